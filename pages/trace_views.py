@@ -1,0 +1,145 @@
+"""Drawing one trace: the six-stage flow, a stage's detail, a residual block's skip addition."""
+
+from __future__ import annotations
+
+import numpy as np
+import plotly.graph_objects as go
+import streamlit as st
+from plotly.subplots import make_subplots
+
+from resnet_core.render import feature_grid, most_active, residual_panels
+from resnet_core.trace import BlockTrace, StageTrace, Trace, seed_shape, shortcut_text
+
+GRID_CHANNELS = 16
+
+
+def torch_shape(shape: tuple[int, ...]) -> str:
+    """PyTorch's notation, with the batch of one: [1, 64, 56, 56]."""
+    return str([1, *shape])
+
+
+def flow(trace: Trace, selected: str) -> None:
+    """The six stages side by side with both shape notations; a button selects a stage."""
+    columns = st.columns(len(trace.stages))
+    for column, stage in zip(columns, trace.stages, strict=True):
+        with column.container(border=True):
+            st.markdown(f"**{stage.stage.number} · {stage.stage.title}**")
+            st.markdown(f"#### {seed_shape(stage.output_shape)}")
+            st.caption(f"`{torch_shape(stage.output_shape)}`  \n{stage.stage.does}")
+            st.button(
+                "Inspecting" if stage.stage.key == selected else "Inspect",
+                key=f"flow_{stage.stage.key}",
+                type="primary" if stage.stage.key == selected else "secondary",
+                width="stretch",
+                on_click=st.session_state.__setitem__,
+                args=("stage", stage.stage.key),
+            )
+
+
+def stage_detail(trace: Trace, key: str) -> None:
+    """Explain one stage, its numbers and its output; residual stages also open their blocks."""
+    stage = trace.stage(key)
+    st.subheader(f"Stage {stage.stage.number}: {stage.stage.title}")
+    st.write(stage.stage.explain)
+    a, b, c, d = st.columns(4)
+    a.metric("Input", seed_shape(stage.input_shape), help=f"PyTorch: {torch_shape(stage.input_shape)}")
+    b.metric("Output", seed_shape(stage.output_shape), help=f"PyTorch: {torch_shape(stage.output_shape)}")
+    c.metric("Parameters", f"{stage.params:,}")
+    d.metric("Multiply-adds", f"{stage.macs / 1e6:,.0f} M", help="Of its convolutions and linear layer.")
+    st.caption(f"In PyTorch: `{torch_shape(stage.input_shape)}` → `{torch_shape(stage.output_shape)}`")
+    s = stage.stats
+    st.caption(
+        f"Output statistics: mean {s.mean:.3f} · std {s.std:.3f} · min {s.min:.3f} · max {s.max:.3f} · "
+        f"{s.zeros:.0%} exactly zero (switched off by ReLU)"
+    )
+    VIEWS[stage.stage.view](trace, stage)
+    if stage.blocks:
+        blocks_view(stage)
+
+
+def maps_view(trace: Trace, stage: StageTrace) -> None:
+    """The most active feature maps as a grid, and one channel enlarged with its values."""
+    activation = stage.activation
+    count = min(GRID_CHANNELS, activation.shape[0])
+    grid = feature_grid(activation, count=count, columns=8 if count > 8 else count)
+    left, right = st.columns([3, 2])
+    left.image(grid.image, width="stretch", clamp=True, caption=(
+        f"The {count} most active of {activation.shape[0]} channels (strongest first, each on its own "
+        "colour scale: yellow = strong, purple = weak)."))
+    channel = right.selectbox("Enlarge channel", grid.channels, key=f"channel_{stage.stage.key}",
+                              format_func=lambda c: f"channel {c}")
+    right.plotly_chart(heatmap(activation[channel].numpy(), f"channel {channel}"),
+                       key=f"heat_{stage.stage.key}")
+
+
+def vector_view(trace: Trace, stage: StageTrace) -> None:
+    """A pooled vector: its largest entries as bars."""
+    values = stage.activation.flatten().numpy()
+    top = np.argsort(values)[::-1][:32]
+    figure = go.Figure(go.Bar(x=[f"ch {i}" for i in top], y=values[top], marker_color="#3b528b"))
+    figure.update_layout(title=f"The 32 largest of {values.size} channel averages", height=320,
+                         margin=dict(t=40, b=10), yaxis_title="average activation")
+    st.plotly_chart(figure, key=f"vector_{stage.stage.key}")
+
+
+def predictions_view(trace: Trace, stage: StageTrace) -> None:
+    """The top-5 classes as a horizontal bar chart."""
+    labels = [p.label for p in trace.top_k][::-1]
+    probs = [p.prob for p in trace.top_k][::-1]
+    figure = go.Figure(go.Bar(x=probs, y=labels, orientation="h", marker_color="#d1495b",
+                              text=[f"{p:.1%}" for p in probs], textposition="auto"))
+    figure.update_layout(title="Top-5 predictions", height=300, margin=dict(t=40, b=10),
+                         xaxis=dict(range=[0, 1], tickformat=".0%", title="probability"))
+    st.plotly_chart(figure, key="predictions")
+
+
+VIEWS = {"maps": maps_view, "vector": vector_view, "predictions": predictions_view}
+
+
+def blocks_view(stage: StageTrace) -> None:
+    """Every block of the stage as a table, then one block opened: x, F(x) and ReLU(F(x) + x)."""
+    st.markdown("#### Inside the residual blocks")
+    st.dataframe(
+        [{"block": b.name, "type": b.kind, "input": seed_shape(b.input_shape),
+          "output": seed_shape(b.output_shape), "shortcut": shortcut_text(b), "parameters": b.params}
+         for b in stage.blocks],
+        hide_index=True,
+    )
+    names = [b.name for b in stage.blocks]
+    name = st.selectbox("Open block", names, key=f"block_{stage.stage.key}") if len(names) > 1 else names[0]
+    skip_addition(next(b for b in stage.blocks if b.name == name))
+
+
+def skip_addition(block: BlockTrace) -> None:
+    """The skip connection made visible for one channel, on one shared colour scale."""
+    channel = st.selectbox("Channel", most_active(block.out, 16), key=f"skip_channel_{block.name}",
+                           format_func=lambda c: f"channel {c}",
+                           help="The 16 channels with the strongest block output, strongest first.")
+    panels = residual_panels(block.x, block.fx, block.out, channel)
+    limit = max(float(np.abs(p).max()) for p in panels.values()) or 1.0
+    titles = [f"x ({shortcut_text(block)})", "F(x): residual branch", "ReLU(F(x) + x): block output"]
+    figure = make_subplots(rows=1, cols=3, subplot_titles=titles, horizontal_spacing=0.04)
+    for column, values in enumerate(panels.values(), start=1):
+        figure.add_trace(go.Heatmap(z=values, zmin=-limit, zmax=limit, colorscale="RdBu_r",
+                                    showscale=column == 3), 1, column)
+        figure.update_yaxes(autorange="reversed", showticklabels=False, row=1, col=column)
+        figure.update_xaxes(showticklabels=False, scaleanchor=f"y{column if column > 1 else ''}",
+                            row=1, col=column)
+    figure.update_layout(height=330, margin=dict(t=40, b=10, l=10, r=10))
+    st.plotly_chart(figure, key=f"skip_{block.name}")
+    change = float(block.fx.abs().mean() / block.x.abs().mean().clamp_min(1e-12))
+    st.caption(
+        f"Red is positive, blue negative. On average |F(x)| is {change:.0%} of |x|: the block adds a "
+        f"correction to its input instead of replacing it. "
+        + ("x is the input itself (identity shortcut: no parameters)." if block.shortcut == "identity"
+           else "x first goes through a 1×1 convolution so its shape matches F(x).")
+    )
+
+
+def heatmap(values: np.ndarray, title: str) -> go.Figure:
+    """One feature map with a colour bar of its real values."""
+    figure = go.Figure(go.Heatmap(z=values, colorscale="Viridis"))
+    figure.update_layout(title=title, height=320, margin=dict(t=40, b=10, l=10, r=10))
+    figure.update_yaxes(autorange="reversed", showticklabels=False, scaleanchor="x")
+    figure.update_xaxes(showticklabels=False)
+    return figure

@@ -1,0 +1,103 @@
+"""Widgets and cached engine calls shared by the pages. UI functions draw and return plain values."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+import streamlit as st
+from PIL import Image
+
+from resnet_core.images import ImageError, load_image, load_image_file
+from resnet_core.models import MODEL_NAMES
+from resnet_core.samples import SAMPLES, sample_path
+from resnet_core.trace import Trace, Tracer
+from resnet_core.weights import WEIGHT_CHOICES, LoadedModel, WeightsError, load_model
+
+MODEL_HELP = {
+    "seed": "The lesson's own pipeline: exactly its Data Flow shapes (56 × 56 × 64 → 56 × 56 × 256).",
+    "resnet18": "torchvision ResNet-18: 8 basic blocks in 4 stages, 11.7 M parameters.",
+    "resnet34": "torchvision ResNet-34: 16 basic blocks in 4 stages, 21.8 M parameters.",
+    "resnet50": "torchvision ResNet-50: 16 bottleneck blocks in 4 stages, 25.6 M parameters.",
+}
+UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+
+
+@dataclass(frozen=True)
+class Picture:
+    """The image to trace, a stable id for caching, and where it came from."""
+
+    image: Image.Image
+    digest: str
+    caption: str
+
+
+@st.cache_resource(show_spinner="Loading the model…")
+def model_and_tracer(name: str, weights: str) -> tuple[LoadedModel, Tracer]:
+    """One model per (name, weights) for every session; the tracer keeps no per-call state."""
+    loaded = load_model(name, weights)
+    return loaded, Tracer(loaded.model, loaded.categories)
+
+
+@st.cache_resource(max_entries=8, show_spinner="Running the image through the network…")
+def traced(name: str, weights: str, digest: str, _picture: Image.Image) -> Trace:
+    """The trace of one picture, computed once per (image, model, weights) and shared read-only."""
+    loaded, tracer = model_and_tracer(name, weights)
+    return tracer(loaded.preprocess(_picture))
+
+
+@st.cache_resource
+def sample_picture(key: str) -> Image.Image:
+    """A bundled sample, decoded once."""
+    return load_image_file(sample_path(key))
+
+
+def model_picker() -> tuple[str, str]:
+    """Sidebar: which model and which weights."""
+    name = st.sidebar.selectbox("Model", MODEL_NAMES, format_func=lambda n: n, help="\n\n".join(
+        f"**{k}**: {v}" for k, v in MODEL_HELP.items()))
+    st.sidebar.caption(MODEL_HELP[name])
+    weights = st.sidebar.selectbox(
+        "Weights", WEIGHT_CHOICES,
+        help="auto: ImageNet weights when available (torchvision models), the bundled weights for the "
+             "seed model, otherwise untrained.",
+    )
+    return name, weights
+
+
+def picture_picker() -> Picture:
+    """Sidebar: a sample (the cat first) or the learner's own upload; a bad upload is explained."""
+    samples = {s.key: s.title for s in SAMPLES}
+    key = st.sidebar.selectbox("Sample picture", list(samples), format_func=samples.get)
+    upload = st.sidebar.file_uploader("…or upload your own photo", type=UPLOAD_TYPES)
+    if upload is not None:
+        data = upload.getvalue()
+        try:
+            image = load_image(data, upload.name)
+        except ImageError as error:
+            st.error(f"That file can't be used: {error}", icon=":material/block:")
+            st.caption("Showing the sample picture instead.")
+        else:
+            return Picture(image, hashlib.sha256(data).hexdigest(), f"Your upload: {upload.name}")
+    return Picture(sample_picture(key), f"sample:{key}", samples[key])
+
+
+def load_or_explain(name: str, weights: str) -> tuple[LoadedModel, Tracer] | None:
+    """The cached model, or None after showing why it cannot be had."""
+    try:
+        return model_and_tracer(name, weights)
+    except WeightsError as error:
+        st.error(f"{name} cannot run with {weights} weights: {error}", icon=":material/warning:")
+        st.caption("Choose **auto** or **none** in the sidebar.")
+        return None
+
+
+def weights_banner(loaded: LoadedModel) -> None:
+    """Say plainly which weights are in use, and why if it fell back."""
+    text = f"**Weights:** {loaded.label}"
+    if loaded.weights == "none":
+        st.warning(text, icon=":material/casino:")
+    else:
+        st.success(text, icon=":material/verified:")
+    for note in loaded.notes:
+        st.caption(f"Why: {note}")

@@ -1,0 +1,170 @@
+"""Safe image loading: any common format in, an RGB picture or a one-line reason out.
+
+Every error a user can cause (empty file, not an image, truncated, decompression bomb, absurd
+shape, too large) is an :class:`ImageError` whose message is one plain sentence, never a
+traceback. Preprocessing into a model input lives here too.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, ImageOps, UnidentifiedImageError
+from torch import Tensor
+from torchvision.transforms import v2 as T
+
+__all__ = [
+    "ALLOWED_FORMATS",
+    "IMAGENET_MEAN",
+    "IMAGENET_STD",
+    "MAX_ASPECT",
+    "MAX_BYTES",
+    "MAX_PIXELS",
+    "MIN_SIDE",
+    "ImageError",
+    "load_image",
+    "load_image_file",
+    "to_model_input",
+    "to_rgb",
+]
+
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+ALLOWED_FORMATS = {"JPEG": "JPEG", "PNG": "PNG", "WEBP": "WebP", "GIF": "GIF", "BMP": "BMP", "TIFF": "TIFF"}
+MAX_BYTES = 20 * 1024 * 1024  # matches server.maxUploadSize = 20 in .streamlit/config.toml
+MAX_PIXELS = 40_000_000  # 40 megapixels: any phone photo fits, a decompression bomb does not
+MAX_ASPECT = 20.0  # width/height (or height/width) above this is not a photo
+MIN_SIDE = 16  # pixels; smaller cannot show anything after resizing to 224
+
+
+class ImageError(ValueError):
+    """A file the app refuses, with a one-line reason a learner can act on."""
+
+
+def load_image(data: bytes, name: str = "upload") -> Image.Image:
+    """Decode ``data`` into an RGB image, or raise :class:`ImageError` with a one-line reason."""
+    if len(data) == 0:
+        raise ImageError(f"{name} is empty (0 bytes).")
+    if len(data) > MAX_BYTES:
+        raise ImageError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+    image = _open(data, name)
+    _check_geometry(image, name)
+    try:
+        image.load()
+    except (OSError, SyntaxError, ValueError) as error:  # PIL reports truncation as OSError
+        raise ImageError(f"{name} is truncated or corrupt ({_first_line(error)}).") from None
+    return to_rgb(image)
+
+
+def load_image_file(path: str | Path) -> Image.Image:
+    """Read and decode an image file from disk (same checks as :func:`load_image`)."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_BYTES:
+            raise ImageError(f"{path.name} is {size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise ImageError(f"{path} does not exist.") from None
+    except IsADirectoryError:
+        raise ImageError(f"{path} is a folder, not an image file.") from None
+    except PermissionError:
+        raise ImageError(f"{path} cannot be read (permission denied).") from None
+    return load_image(data, path.name)
+
+
+def _open(data: bytes, name: str) -> Image.Image:
+    """Open lazily (header only) and check the format."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(data))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise ImageError(
+            f"{name} declares an enormous picture (a decompression bomb); the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels."
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageError(
+            f"{name} is not an image this app can read (use JPEG, PNG, WebP, GIF, BMP or TIFF)."
+        ) from None
+    except (OSError, SyntaxError, ValueError) as error:
+        raise ImageError(f"{name} is truncated or corrupt ({_first_line(error)}).") from None
+    if image.format not in ALLOWED_FORMATS:
+        raise ImageError(
+            f"{name} is a {image.format} file; use JPEG, PNG, WebP, GIF, BMP or TIFF."
+        )
+    return image
+
+
+def _check_geometry(image: Image.Image, name: str) -> None:
+    """Refuse bombs, slivers and specks before any pixel is decoded."""
+    width, height = image.size
+    if width * height > MAX_PIXELS:
+        raise ImageError(
+            f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
+            f"{MAX_PIXELS // 1_000_000} megapixels (this guards against decompression bombs)."
+        )
+    if max(width, height) / max(min(width, height), 1) > MAX_ASPECT:
+        raise ImageError(
+            f"{name} is {width}×{height} pixels, an aspect ratio over {MAX_ASPECT:.0f}:1; "
+            "crop it closer to a square."
+        )
+    if min(width, height) < MIN_SIDE:
+        raise ImageError(f"{name} is only {width}×{height} pixels; each side needs at least {MIN_SIDE}.")
+
+
+def to_rgb(image: Image.Image) -> Image.Image:
+    """First frame, EXIF orientation applied, any mode to 8-bit RGB (alpha composited over white)."""
+    if getattr(image, "n_frames", 1) > 1:
+        image.seek(0)
+    image = ImageOps.exif_transpose(image)
+    if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
+        image = _high_depth_to_l(image)
+    if image.mode == "P":
+        image = image.convert("RGBA" if "transparency" in image.info else "RGB")
+    if image.mode in ("LA", "La", "PA", "RGBa"):
+        image = image.convert("RGBA")
+    if image.mode == "RGBA":
+        background = Image.new("RGBA", image.size, (255, 255, 255, 255))
+        image = Image.alpha_composite(background, image)
+    return image.convert("RGB")
+
+
+def _high_depth_to_l(image: Image.Image) -> Image.Image:
+    """16-bit / 32-bit greyscale to 8-bit by scaling, not clipping (Pillow's convert clips at 255)."""
+    values = np.asarray(image, dtype=np.float64)
+    if image.mode.startswith("I;16"):
+        top = 65535.0
+    else:
+        top = max(float(values.max()), 1.0)
+    scaled = np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8)
+    return Image.fromarray(scaled, mode="L")
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+@functools.lru_cache(maxsize=8)
+def _preprocess(size: int) -> T.Compose:
+    return T.Compose(
+        [
+            T.PILToTensor(),
+            T.Resize(size, antialias=True),
+            T.CenterCrop(size),
+            T.ToDtype(torch.float32, scale=True),
+            T.Normalize(IMAGENET_MEAN, IMAGENET_STD),
+        ]
+    )
+
+
+def to_model_input(image: Image.Image, size: int = 224) -> Tensor:
+    """Resize the shorter side to ``size``, centre-crop, scale to [0, 1], normalise: (1, 3, size, size)."""
+    return _preprocess(size)(image).unsqueeze(0)  # (3, H, W) -> (1, 3, H, W)

@@ -1,0 +1,277 @@
+"""Model builders: the seed's pipeline model, torchvision's ResNets and the CIFAR ResNet of He et al.
+
+Reads small to large, like torchvision's ``models/resnet.py``: conv helpers, the two block types
+(each with a ``skip`` switch so a *plain twin* can be built), the network, then builders over a
+table. Block attribute names (``conv1``, ``bn1``, ``downsample`` ...) match torchvision's, so the
+tracer treats both families alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+from torchvision.models import resnet18, resnet34, resnet50
+from torchvision.models.resnet import BasicBlock as TVBasicBlock
+from torchvision.models.resnet import Bottleneck as TVBottleneck
+
+__all__ = [
+    "MODEL_NAMES",
+    "TORCHVISION_MODELS",
+    "BasicBlock",
+    "Bottleneck",
+    "CifarResNetConfig",
+    "ResNet",
+    "SeedResNet",
+    "build_model",
+    "cifar_resnet",
+    "count_params",
+    "is_residual_block",
+    "residual_blocks",
+    "seed_resnet",
+]
+
+
+def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """3x3 convolution with padding (no bias: BatchNorm follows)."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=3, stride=stride, padding=1, bias=False)
+
+
+def conv1x1(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
+    """1x1 convolution: the projection shortcut and the bottleneck's channel mixer."""
+    return nn.Conv2d(in_planes, out_planes, kernel_size=1, stride=stride, bias=False)
+
+
+def _norm(channels: int, batch_norm: bool) -> nn.Module:
+    """BatchNorm2d, or Identity when BatchNorm is switched off (the vanishing-gradient demo)."""
+    return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
+
+
+def _shortcut(in_planes: int, out_planes: int, stride: int, batch_norm: bool) -> nn.Module | None:
+    """Projection shortcut (He et al. 2016, option B) where the shape changes, else None (identity)."""
+    if stride == 1 and in_planes == out_planes:
+        return None
+    return nn.Sequential(conv1x1(in_planes, out_planes, stride), _norm(out_planes, batch_norm))
+
+
+class BasicBlock(nn.Module):
+    """Two 3x3 convolutions; with ``skip`` the input is added back before the last ReLU."""
+
+    expansion = 1
+
+    def __init__(
+        self, in_planes: int, planes: int, stride: int = 1, skip: bool = True, batch_norm: bool = True
+    ) -> None:
+        super().__init__()
+        self.skip = skip
+        self.conv1 = conv3x3(in_planes, planes, stride)
+        self.bn1 = _norm(planes, batch_norm)
+        self.relu = nn.ReLU(inplace=True)
+        self.conv2 = conv3x3(planes, planes)
+        self.bn2 = _norm(planes, batch_norm)
+        # A plain twin has no shortcut at all, so it also has no projection parameters.
+        self.downsample = _shortcut(in_planes, planes, stride, batch_norm) if skip else None
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+
+        out = self.conv2(out)
+        out = self.bn2(out)
+
+        if self.skip:
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out = out + identity
+        out = self.relu(out)
+
+        return out
+
+
+class Bottleneck(nn.Module):
+    """1x1 reduce, 3x3, 1x1 expand (x4); with ``skip`` the input is added back before the last ReLU."""
+
+    expansion = 4
+
+    def __init__(
+        self, in_planes: int, planes: int, stride: int = 1, skip: bool = True, batch_norm: bool = True
+    ) -> None:
+        super().__init__()
+        out_planes = planes * self.expansion
+        self.skip = skip
+        self.conv1 = conv1x1(in_planes, planes)
+        self.bn1 = _norm(planes, batch_norm)
+        self.conv2 = conv3x3(planes, planes, stride)
+        self.bn2 = _norm(planes, batch_norm)
+        self.conv3 = conv1x1(planes, out_planes)
+        self.bn3 = _norm(out_planes, batch_norm)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample = _shortcut(in_planes, out_planes, stride, batch_norm) if skip else None
+        self.stride = stride
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x
+
+        out = self.conv1(x)
+        out = self.bn1(out)
+        out = self.relu(out)
+
+        out = self.conv2(out)
+        out = self.bn2(out)
+        out = self.relu(out)
+
+        out = self.conv3(out)
+        out = self.bn3(out)
+
+        if self.skip:
+            if self.downsample is not None:
+                identity = self.downsample(x)
+            out = out + identity
+        out = self.relu(out)
+
+        return out
+
+
+class ResNet(nn.Module):
+    """Stem, residual stages, global average pool, fully connected layer.
+
+    ``stem="imagenet"`` is the 7x7 stride-2 conv + 3x3 stride-2 max-pool of the ImageNet ResNets;
+    ``stem="cifar"`` is the single 3x3 conv of He et al. 2016, section 4.2 (no pooling).
+    Each stage is a list of ``(block_type, planes, stride)``.
+    """
+
+    def __init__(
+        self,
+        stages: list[list[tuple[type[nn.Module], int, int]]],
+        num_classes: int,
+        stem: str = "imagenet",
+        stem_width: int = 64,
+        skip: bool = True,
+        batch_norm: bool = True,
+    ) -> None:
+        super().__init__()
+        self.skip = skip
+        if stem == "imagenet":
+            self.conv1 = nn.Conv2d(3, stem_width, kernel_size=7, stride=2, padding=3, bias=False)
+            self.maxpool: nn.Module = nn.MaxPool2d(kernel_size=3, stride=2, padding=1)
+        else:
+            self.conv1 = conv3x3(3, stem_width)
+            self.maxpool = nn.Identity()
+        self.bn1 = _norm(stem_width, batch_norm)
+        self.relu = nn.ReLU(inplace=True)
+        in_planes = stem_width
+        for index, stage in enumerate(stages, start=1):
+            blocks = []
+            for block_type, planes, stride in stage:
+                blocks.append(block_type(in_planes, planes, stride, skip=skip, batch_norm=batch_norm))
+                in_planes = planes * block_type.expansion
+            self.add_module(f"layer{index}", nn.Sequential(*blocks))
+        self.num_stages = len(stages)
+        self.avgpool = nn.AdaptiveAvgPool2d((1, 1))
+        self.fc = nn.Linear(in_planes, num_classes)
+        self._init_weights()
+
+    def _init_weights(self) -> None:
+        for m in self.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = self.conv1(x)
+        x = self.bn1(x)
+        x = self.relu(x)
+        x = self.maxpool(x)
+        for index in range(1, self.num_stages + 1):
+            x = getattr(self, f"layer{index}")(x)
+        x = self.avgpool(x)
+        x = torch.flatten(x, 1)  # (B, C, 1, 1) -> (B, C)
+        x = self.fc(x)
+        return x
+
+
+def seed_resnet(num_classes: int = 1000, skip: bool = True, batch_norm: bool = True) -> ResNet:
+    """The seed lesson's Data Flow at 224x224: 56x56x64 -> residual block -> ... -> 56x56x256 -> 1000.
+
+    Stage 3 is one basic block (two 3x3 convs + identity add, 64 -> 64). Stage 4 stacks two
+    bottleneck blocks, as in ResNet-50's first stage: the first widens 64 -> 256 through a 1x1
+    projection shortcut, the second keeps 256 with an identity shortcut.
+    """
+    layer1 = [(BasicBlock, 64, 1), (Bottleneck, 64, 1), (Bottleneck, 64, 1)]
+    return ResNet([layer1], num_classes, stem="imagenet", skip=skip, batch_norm=batch_norm)
+
+
+SeedResNet = seed_resnet
+
+
+@dataclass(frozen=True)
+class CifarResNetConfig:
+    """The CIFAR ResNet of He et al. 2016, section 4.2: depth 6n+2, stages of 16/32/64 channels."""
+
+    depth: int = 20  # 6n+2: 8, 14, 20, 32, 44, 56, 110
+    num_classes: int = 10  # classes of the dataset
+    skip: bool = True  # False builds the plain twin: same layers, no shortcuts
+    batch_norm: bool = True  # False removes every BatchNorm (vanishing-gradient demo)
+    width: float = 1.0  # multiplier on 16/32/64 channels
+
+
+def cifar_resnet(config: CifarResNetConfig) -> ResNet:
+    """Build the CIFAR ResNet (or its plain twin) described by ``config``."""
+    if config.depth < 8 or (config.depth - 2) % 6 != 0:
+        raise ValueError(f"depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110), got {config.depth}")
+    if config.width <= 0:
+        raise ValueError(f"width must be positive, got {config.width}")
+    n = (config.depth - 2) // 6
+    widths = [max(1, round(w * config.width)) for w in (16, 32, 64)]
+    stages = [
+        [(BasicBlock, width, 2 if (index > 0 and block == 0) else 1) for block in range(n)]
+        for index, width in enumerate(widths)
+    ]
+    return ResNet(
+        stages,
+        config.num_classes,
+        stem="cifar",
+        stem_width=widths[0],
+        skip=config.skip,
+        batch_norm=config.batch_norm,
+    )
+
+
+TORCHVISION_MODELS: dict[str, Callable[..., nn.Module]] = {
+    "resnet18": resnet18,
+    "resnet34": resnet34,
+    "resnet50": resnet50,
+}
+MODEL_NAMES: tuple[str, ...] = ("seed", *TORCHVISION_MODELS)
+
+
+def build_model(name: str, num_classes: int = 1000) -> nn.Module:
+    """Build an untrained pipeline model by name: ``seed``, ``resnet18``, ``resnet34`` or ``resnet50``."""
+    if name == "seed":
+        return seed_resnet(num_classes)
+    if name in TORCHVISION_MODELS:
+        return TORCHVISION_MODELS[name](weights=None, num_classes=num_classes)
+    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+
+
+def is_residual_block(module: nn.Module) -> bool:
+    """True for this project's blocks and torchvision's."""
+    return isinstance(module, (BasicBlock, Bottleneck, TVBasicBlock, TVBottleneck))
+
+
+def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
+    """Every residual block of ``model`` in forward order, with its qualified name (``layer1.0``)."""
+    return [(name, module) for name, module in model.named_modules() if is_residual_block(module)]
+
+
+def count_params(module: nn.Module) -> int:
+    """Number of parameters (weights and biases) in ``module``."""
+    return sum(p.numel() for p in module.parameters())

@@ -1,0 +1,106 @@
+"""Makes the hostile-file corpus at test time: no binary file is copied from elsewhere."""
+
+from __future__ import annotations
+
+import io
+import struct
+import zipfile
+import zlib
+
+import numpy as np
+from PIL import Image
+
+
+def _encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def photo(width: int = 64, height: int = 48) -> Image.Image:
+    """A small colourful picture with structure (gradients), deterministic."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), (x + y) % 256], axis=-1)
+    return Image.fromarray(rgb.astype(np.uint8), "RGB")
+
+
+def png_bytes(width: int = 64, height: int = 48) -> bytes:
+    return _encode(photo(width, height), "PNG")
+
+
+def zero_bytes() -> bytes:
+    return b""
+
+
+def text_named_png() -> bytes:
+    return b"this is a shopping list, not a picture\n" * 4
+
+
+def truncated_jpeg() -> bytes:
+    data = _encode(photo(256, 256), "JPEG", quality=90)
+    return data[: len(data) // 2]
+
+
+def decompression_bomb() -> bytes:
+    """A valid PNG header declaring 50000 x 50000 pixels, with a tiny (fake) body."""
+    header = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
+
+    def chunk(kind: bytes, body: bytes) -> bytes:
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
+        + chunk(b"IEND", b"")
+    )
+
+
+def png_16bit() -> bytes:
+    values = (np.arange(64 * 64, dtype=np.uint32).reshape(64, 64) * 16).astype(np.uint16)
+    return _encode(Image.fromarray(values), "PNG")  # uint16 array -> mode I;16
+
+
+def cmyk_jpeg() -> bytes:
+    return _encode(photo().convert("CMYK"), "JPEG", quality=95)
+
+
+def palette_png_with_transparency() -> bytes:
+    image = Image.new("P", (32, 32), 0)
+    image.putpalette([255, 0, 0, 0, 0, 255] + [0] * (256 * 3 - 6))
+    image.paste(1, (16, 0, 32, 32))
+    return _encode(image, "PNG", transparency=0)  # left half transparent, right half blue
+
+
+def animated_gif() -> bytes:
+    frames = [Image.new("RGB", (32, 32), colour) for colour in ((255, 0, 0), (0, 255, 0), (0, 0, 255))]
+    return _encode(frames[0], "GIF", save_all=True, append_images=frames[1:], duration=100, loop=0)
+
+
+def one_pixel() -> bytes:
+    return _encode(Image.new("RGB", (1, 1), (255, 0, 0)), "PNG")
+
+
+def sliver() -> bytes:
+    return _encode(Image.new("RGB", (1, 10_000), (255, 0, 0)), "PNG")
+
+
+def exif_rotated_jpeg() -> bytes:
+    """A 60 x 30 picture whose EXIF orientation (6) says: rotate 90° clockwise to display it."""
+    image = Image.new("RGB", (60, 30), (255, 0, 0))
+    image.paste((0, 0, 255), (0, 0, 30, 30))  # left half blue
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    return _encode(image, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def png_zip_polyglot() -> bytes:
+    """A valid PNG with a ZIP archive appended: both readers accept it."""
+    archive = io.BytesIO()
+    with zipfile.ZipFile(archive, "w") as zf:
+        zf.writestr("payload.txt", "hello")
+    return png_bytes() + archive.getvalue()
+
+
+def ico_file() -> bytes:
+    return _encode(photo(32, 32), "ICO")

@@ -1,0 +1,89 @@
+"""The Pipeline Trace page under Streamlit's AppTest: stages, uploads, bad files, model choices."""
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from resnet_core import trace as trace_module
+from resnet_core.stages import STAGES
+from tests import hostile_files as hf
+
+PAGE = "../pages/pipeline_trace.py"
+
+
+@pytest.fixture
+def app():
+    st.cache_resource.clear()
+    return AppTest.from_file(PAGE, default_timeout=120).run()
+
+
+def _texts(at):
+    return " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+
+
+def test_page_opens_on_the_cat_with_all_six_stages(app):
+    assert not app.exception
+    assert "Chelsea the cat" in _texts(app)
+    cards = [b.key for b in app.button if b.key and b.key.startswith("flow_")]
+    assert cards == [f"flow_{s.key}" for s in STAGES]
+    for shape in ("224 × 224 × 3", "56 × 56 × 64", "56 × 56 × 256", "1 × 1 × 256", "1000", "[1, 64, 56, 56]"):
+        assert shape in _texts(app)
+    assert "Key insight" in " ".join(i.value for i in app.info)
+
+
+def test_every_stage_opens_without_rerunning_the_network(app, monkeypatch):
+    calls = []
+    original = trace_module.Tracer.__call__
+    monkeypatch.setattr(
+        trace_module.Tracer, "__call__", lambda self, *a, **k: calls.append(1) or original(self, *a, **k)
+    )
+    for stage in STAGES:
+        app.button(key=f"flow_{stage.key}").click().run()
+        assert not app.exception
+        assert app.subheader[0].value == f"Stage {stage.number}: {stage.title}"
+    assert calls == []
+
+
+def test_residual_block_shows_x_fx_and_their_sum(app):
+    app.button(key="flow_residual_block").click().run()
+    charts = [c for c in app.get("plotly_chart")]
+    assert any("F(x)" in c.proto.spec and "ReLU(F(x) + x)" in c.proto.spec for c in charts)
+
+
+def test_classifier_shows_top5_bar_chart(app):
+    app.button(key="flow_classifier").click().run()
+    spec = next(c.proto.spec for c in app.get("plotly_chart") if "Top-5" in c.proto.spec)
+    assert spec.count('"orientation":"h"') == 1
+
+
+def test_upload_through_the_file_uploader_is_traced(app):
+    app.sidebar.file_uploader[0].set_value(("stripes.png", hf.png_bytes(120, 90), "image/png")).run()
+    assert not app.exception
+    assert not app.error
+    assert "Your upload: stripes.png" in _texts(app)
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "reason"),
+    [
+        ("notes.png", hf.text_named_png(), "not an image this app can read"),
+        ("half.jpg", hf.truncated_jpeg(), "truncated or corrupt"),
+        ("bomb.png", hf.decompression_bomb(), "decompression"),
+    ],
+)
+def test_bad_upload_is_explained_and_the_sample_stays(app, name, data, reason):
+    app.sidebar.file_uploader[0].set_value((name, data, "image/png")).run()
+    assert not app.exception
+    assert reason in app.error[0].value
+    assert "Showing the sample picture instead" in _texts(app)
+
+
+def test_switching_model_and_impossible_weights(app):
+    model, weights = app.sidebar.selectbox[0], app.sidebar.selectbox[1]
+    model.set_value("resnet18").run()
+    assert not app.exception
+    assert "untrained" in app.warning[0].value
+    app.sidebar.selectbox[1].set_value("imagenet").run()
+    assert not app.exception
+    assert "cannot run with imagenet weights" in app.error[0].value
+    assert weights.label == "Weights"
