@@ -2,7 +2,9 @@
 
 import streamlit as st
 
-st.set_page_config(page_title="ResNet Pipeline Trace", page_icon=":material/account_tree:", layout="wide")
+st.set_page_config(
+    page_title="ResNet Pipeline Trace", page_icon=":material/account_tree:", layout="wide"
+)
 
 st.navigation(
     [

@@ -87,8 +87,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     args = parser.parse_args()
-    print(f"# {date.today()} · {platform.processor() or platform.machine()} · {torch.get_num_threads()} torch "
-          f"threads · torch {torch.__version__}")
+    machine = platform.processor() or platform.machine()
+    print(f"# {date.today()} · {machine} · {torch.get_num_threads()} torch threads · torch {torch.__version__}")
     print("| model | bare forward (ms) | full trace + arrays (ms) | ratio | re-render arrays (ms) |")
     print("| --- | --- | --- | --- | --- |")
     for name in ("resnet18", "resnet50"):

@@ -28,7 +28,9 @@ left.image(input_picture(trace.stages[0].activation), caption="What the network 
 with right:
     ui.weights_banner(loaded)
     best = trace.top_k[0]
-    st.markdown(f"**Picture:** {picture.caption}  \n**The network's best guess:** {best.label} ({best.prob:.1%})")
+    st.markdown(
+        f"**Picture:** {picture.caption}  \n**The network's best guess:** {best.label} ({best.prob:.1%})"
+    )
 
 st.session_state.setdefault("stage", "residual_block")
 trace_views.flow(trace, st.session_state["stage"])

@@ -29,8 +29,8 @@ class TraceReport:
             rows.append(_row(stage.stage.key, stage.stage.title, stage.input_shape, stage.output_shape,
                              stage.params))
             for block in stage.blocks:
-                row = _row(block.name, f"Residual block {block.name} ({block.kind}, {block.shortcut} shortcut)",
-                           block.input_shape, block.output_shape, block.params)
+                title = f"Residual block {block.name} ({block.kind}, {block.shortcut} shortcut)"
+                row = _row(block.name, title, block.input_shape, block.output_shape, block.params)
                 rows.append({**row, "stage": stage.stage.key, "shortcut": block.shortcut})
         return {
             "model": self.loaded.name,

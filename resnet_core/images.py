@@ -140,10 +140,7 @@ def to_rgb(image: Image.Image) -> Image.Image:
 def _high_depth_to_l(image: Image.Image) -> Image.Image:
     """16-bit / 32-bit greyscale to 8-bit by scaling, not clipping (Pillow's convert clips at 255)."""
     values = np.asarray(image, dtype=np.float64)
-    if image.mode.startswith("I;16"):
-        top = 65535.0
-    else:
-        top = max(float(values.max()), 1.0)
+    top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
     scaled = np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8)
     return Image.fromarray(scaled, mode="L")
 

@@ -37,7 +37,6 @@ STAGES: tuple[Stage, ...] = (
         "green, blue), shifted and scaled so that an average ImageNet photo would be 0 in each "
         "channel. To the network the picture is just this grid of 150,528 numbers.",
         "input",
-   
         "maps",
     ),
     Stage(
@@ -52,7 +51,6 @@ STAGES: tuple[Stage, ...] = (
         "strongest response in each neighbourhood. The grid shrinks 4× per side (224 → 56) while the "
         "number of channels grows from 3 to 64.",
         "stem",
-   
         "maps",
     ),
     Stage(
@@ -67,7 +65,6 @@ STAGES: tuple[Stage, ...] = (
         "unchanged. During training the gradient also flows back through the + unchanged, which is "
         "why very deep ResNets still learn.",
         "first_block",
-   
         "maps",
     ),
     Stage(
@@ -81,7 +78,6 @@ STAGES: tuple[Stage, ...] = (
         "longer have the same shape, so the shortcut applies a 1 × 1 convolution (a projection) to x "
         "before the addition. Deeper blocks respond to larger, more object-like patterns.",
         "other_blocks",
-   
         "maps",
     ),
     Stage(
@@ -94,7 +90,6 @@ STAGES: tuple[Stage, ...] = (
         "anywhere in the picture. Where it appeared no longer matters; the picture is now a "
         "vector with one entry per channel.",
         "pool",
-   
         "vector",
     ),
     Stage(
@@ -106,7 +101,6 @@ STAGES: tuple[Stage, ...] = (
         "A single linear layer weighs the summary vector into one score (logit) per category; "
         "softmax turns the scores into probabilities that add up to 1. The top five are shown.",
         "classifier",
-   
         "predictions",
     ),
 )

@@ -162,7 +162,7 @@ def _safe_load(path: Path, notes: list[str]) -> dict[str, Tensor] | None:
     """``torch.load`` with ``weights_only=True``; a corrupt or foreign file is reported and skipped."""
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # noqa: BLE001 - any unreadable checkpoint is skipped, not fatal
+    except Exception as error:  # any unreadable checkpoint is skipped, not fatal
         notes.append(f"{path} could not be read as weights ({_one_line(error)}); skipped.")
         return None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
@@ -181,10 +181,12 @@ def _download(url: str, path: Path) -> str:
     try:
         socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
         path.parent.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp:
-            with urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
-                while chunk := response.read(1 << 20):
-                    tmp.write(chunk)
+        with (
+            tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp,
+            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
+        ):
+            while chunk := response.read(1 << 20):
+                tmp.write(chunk)
         _check_hash(Path(tmp.name), path.name)
         os.replace(tmp.name, path)
     except (OSError, ValueError) as error:

@@ -88,7 +88,7 @@ def test_animated_gif_uses_its_first_frame():
 def test_exif_orientation_is_applied():
     image = load_image(hf.exif_rotated_jpeg(), "phone.jpg")
     assert image.size == (30, 60)
-    red, green, blue = image.getpixel((15, 5))  # the blue half is now on top
+    red, _, blue = image.getpixel((15, 5))  # the blue half is now on top
     assert blue > 200 and red < 60
 
 

@@ -72,7 +72,7 @@ def test_stage_and_block_shapes_match_the_models_own_forward_pass(traced):
     traced_blocks = [b for s in trace.stages for b in s.blocks]
     assert [b.name for b in traced_blocks] == blocks
     assert all(b.output_shape == shapes[b.name] for b in traced_blocks)
-    for stage, following in zip(trace.stages, trace.stages[1:]):
+    for stage, following in zip(trace.stages, trace.stages[1:], strict=False):
         assert following.input_shape in (stage.output_shape, (stage.output_shape[0],))
 
 
@@ -133,7 +133,7 @@ def test_tracer_leaves_the_shared_model_untouched_and_is_thread_safe():
     images = [torch.randn(1, 3, 64, 64) for _ in range(4)]
     with ThreadPoolExecutor(4) as pool:
         traces = list(pool.map(tracer, images * 2))
-    for x, trace in zip(images * 2, traces):
+    for x, trace in zip(images * 2, traces, strict=True):
         with torch.inference_mode():
             assert_close(trace.logits, model(x)[0])
     assert all(not m._forward_hooks and not m._forward_pre_hooks for m in model.modules())
