@@ -20,12 +20,16 @@ def torch_shape(shape: tuple[int, ...]) -> str:
 
 def flow(trace: Trace, selected: str) -> None:
     """The six stages side by side with both shape notations; a button selects a stage."""
-    columns = st.columns(len(trace.stages))
-    for column, stage in zip(columns, trace.stages, strict=True):
+    widths = [5, 1] * (len(trace.stages) - 1) + [5]
+    columns = st.columns(widths, gap="small", vertical_alignment="center")
+    for arrow in columns[1::2]:
+        arrow.markdown("### →")
+    for column, stage in zip(columns[::2], trace.stages, strict=True):
         with column.container(border=True):
-            st.markdown(f"**{stage.stage.number} · {stage.stage.title}**")
+            st.caption(f"Stage {stage.stage.number}")
+            st.markdown(f"**{stage.stage.title}**")
             st.markdown(f"#### {seed_shape(stage.output_shape)}")
-            st.caption(f"`{torch_shape(stage.output_shape)}`  \n{stage.stage.does}")
+            st.caption(f"PyTorch `{torch_shape(stage.output_shape)}`")
             st.button(
                 "Inspecting" if stage.stage.key == selected else "Inspect",
                 key=f"flow_{stage.stage.key}",
@@ -50,7 +54,7 @@ def stage_detail(trace: Trace, key: str) -> None:
     s = stage.stats
     st.caption(
         f"Output statistics: mean {s.mean:.3f} · std {s.std:.3f} · min {s.min:.3f} · max {s.max:.3f} · "
-        f"{s.zeros:.0%} exactly zero (switched off by ReLU)"
+        f"{s.zeros:.0%} exactly zero" + (" (switched off by ReLU)" if s.min >= 0 else "")
     )
     VIEWS[stage.stage.view](trace, stage)
     if stage.blocks:

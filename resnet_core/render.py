@@ -43,9 +43,17 @@ def most_active(activation: Tensor, count: int) -> tuple[int, ...]:
     return tuple(torch.argsort(means, descending=True)[:count].tolist())
 
 
-def feature_grid(activation: Tensor, count: int = 16, columns: int = 8, gap: int = 2) -> FeatureGrid:
-    """Tile the ``count`` most active channels of a (C, H, W) activation, each on its own scale."""
+def feature_grid(
+    activation: Tensor, count: int = 16, columns: int = 8, gap: int = 2, min_cell: int = 48
+) -> FeatureGrid:
+    """Tile the ``count`` most active channels of a (C, H, W) activation, each on its own scale.
+
+    Maps smaller than ``min_cell`` pixels are enlarged by repeating pixels, so a 7 x 7 map shows
+    49 crisp squares rather than a blur.
+    """
     channels = most_active(activation, count)
+    scale = max(1, -(-min_cell // activation.shape[1]))
+    activation = activation.repeat_interleave(scale, dim=1).repeat_interleave(scale, dim=2)
     _, height, width = activation.shape
     rows = -(-len(channels) // columns)
     grid = np.full((rows * (height + gap) - gap, columns * (width + gap) - gap, 3), 255, np.uint8)
