@@ -93,10 +93,14 @@ def main() -> None:
     print("| --- | --- | --- | --- | --- |")
     for name in ("resnet18", "resnet50"):
         r = bench_model(name, args.repeats)
-        print(f"| {name} | {r['bare_ms']:.1f} | {r['full_ms']:.1f} | {r['full_ms'] / r['bare_ms']:.2f} | "
-              f"{r['rerender_ms']:.1f} |")
-    print(f"\nWhole Streamlit rerun after selecting another stage (AppTest, seed model, cached trace): "
-          f"median {apptest_rerender_ms(args.repeats):.0f} ms")
+        print(
+            f"| {name} | {r['bare_ms']:.1f} | {r['full_ms']:.1f} | {r['full_ms'] / r['bare_ms']:.2f} | "
+            f"{r['rerender_ms']:.1f} |"
+        )
+    print(
+        f"\nWhole Streamlit rerun after selecting another stage (AppTest, seed model, cached trace): "
+        f"median {apptest_rerender_ms(args.repeats):.0f} ms"
+    )
 
 
 if __name__ == "__main__":

@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from pages import trace_views, ui
-from pages.quiz_ui import model_quiz_ui
+from pages.parts import trace_views, ui
+from pages.parts.quiz_ui import model_quiz_ui
 from resnet_core.render import input_picture
 from resnet_core.stages import KEY_INSIGHT
 

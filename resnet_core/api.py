@@ -8,7 +8,7 @@ from typing import Any
 
 from PIL import Image
 
-from resnet_core.images import load_image_file
+from resnet_core.images import LoadedImage, read_image_file
 from resnet_core.trace import Trace, Tracer
 from resnet_core.weights import LoadedModel, load_model
 
@@ -21,6 +21,7 @@ class TraceReport:
 
     loaded: LoadedModel
     trace: Trace
+    image_notes: tuple[str, ...] = ()  # what was done to the picture (EXIF rotation, CMYK, ...)
 
     def to_dict(self) -> dict[str, Any]:
         """The CLI's ``--json`` object: shapes without the batch dimension, channels first."""
@@ -36,6 +37,7 @@ class TraceReport:
             "model": self.loaded.name,
             "weights": self.loaded.weights,
             "weights_label": self.loaded.label,
+            "image_notes": list(self.image_notes),
             "stages": rows,
             "top_k": [{"label": p.label, "prob": p.prob} for p in self.trace.top_k],
         }
@@ -55,7 +57,7 @@ def trace_image(
     Raises ``images.ImageError`` for a file the app refuses and ``weights.WeightsError`` for
     weights the model cannot have; both carry a one-line message.
     """
-    picture = image if isinstance(image, Image.Image) else load_image_file(image)
+    picture = LoadedImage(image, ()) if isinstance(image, Image.Image) else read_image_file(image)
     loaded = load_model(model, weights)
     tracer = Tracer(loaded.model, loaded.categories)
-    return TraceReport(loaded, tracer(loaded.preprocess(picture), top_k=top_k))
+    return TraceReport(loaded, tracer(loaded.preprocess(picture.image), top_k=top_k), picture.notes)

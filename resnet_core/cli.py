@@ -69,6 +69,7 @@ def format_report(report: TraceReport) -> str:
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [f"model: {report.loaded.name}    weights: {report.loaded.label}"]
     lines += [f"note: {note}" for note in report.loaded.notes]
+    lines += [f"image: {note}" for note in report.image_notes]
     lines += ["", *("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip()
                     for row in rows)]
     lines += ["", "Top predictions:"]

@@ -10,6 +10,8 @@ from __future__ import annotations
 import functools
 import io
 import warnings
+import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,8 +29,11 @@ __all__ = [
     "MAX_PIXELS",
     "MIN_SIDE",
     "ImageError",
+    "LoadedImage",
     "load_image",
     "load_image_file",
+    "read_image",
+    "read_image_file",
     "to_model_input",
     "to_rgb",
 ]
@@ -43,27 +48,57 @@ MAX_ASPECT = 20.0  # width/height (or height/width) above this is not a photo
 MIN_SIDE = 16  # pixels; smaller cannot show anything after resizing to 224
 
 
+ORIENTATION_TAG = 0x0112
+MODE_NOTES = {  # what converting from each unusual mode means, in words
+    "CMYK": "converted from CMYK (print colours) to RGB.",
+    "I;16": "16-bit greyscale scaled down to 8 bits.",
+    "I;16B": "16-bit greyscale scaled down to 8 bits.",
+    "I;16L": "16-bit greyscale scaled down to 8 bits.",
+    "I": "32-bit greyscale scaled down to 8 bits.",
+    "F": "floating-point greyscale scaled down to 8 bits.",
+    "L": "greyscale: the same values fill the red, green and blue channels.",
+    "1": "black-and-white: the same values fill the red, green and blue channels.",
+}
+
+
 class ImageError(ValueError):
     """A file the app refuses, with a one-line reason a learner can act on."""
 
 
-def load_image(data: bytes, name: str = "upload") -> Image.Image:
-    """Decode ``data`` into an RGB image, or raise :class:`ImageError` with a one-line reason."""
+@dataclass(frozen=True)
+class LoadedImage:
+    """A decoded RGB picture and what was done to make it one, in plain words."""
+
+    image: Image.Image
+    notes: tuple[str, ...]  # e.g. "animated GIF: the first of 3 frames is used"
+
+
+def read_image(data: bytes, name: str = "upload") -> LoadedImage:
+    """Decode ``data`` into RGB with notes on any conversion, or raise :class:`ImageError`."""
     if len(data) == 0:
         raise ImageError(f"{name} is empty (0 bytes).")
     if len(data) > MAX_BYTES:
         raise ImageError(f"{name} is {len(data) / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+    if zipfile.is_zipfile(io.BytesIO(data)):
+        raise ImageError(
+            f"{name} is also a ZIP archive (a polyglot file that hides other files); upload a plain image."
+        )
     image = _open(data, name)
     _check_geometry(image, name)
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as error:  # PIL reports truncation as OSError
         raise ImageError(f"{name} is truncated or corrupt ({_first_line(error)}).") from None
-    return to_rgb(image)
+    return _normalise(image)
 
 
-def load_image_file(path: str | Path) -> Image.Image:
-    """Read and decode an image file from disk (same checks as :func:`load_image`)."""
+def load_image(data: bytes, name: str = "upload") -> Image.Image:
+    """Decode ``data`` into an RGB image, or raise :class:`ImageError` with a one-line reason."""
+    return read_image(data, name).image
+
+
+def read_image_file(path: str | Path) -> LoadedImage:
+    """Read and decode an image file from disk (same checks as :func:`read_image`)."""
     path = Path(path)
     try:
         size = path.stat().st_size
@@ -76,7 +111,12 @@ def load_image_file(path: str | Path) -> Image.Image:
         raise ImageError(f"{path} is a folder, not an image file.") from None
     except PermissionError:
         raise ImageError(f"{path} cannot be read (permission denied).") from None
-    return load_image(data, path.name)
+    return read_image(data, path.name)
+
+
+def load_image_file(path: str | Path) -> Image.Image:
+    """Read and decode an image file from disk into RGB."""
+    return read_image_file(path).image
 
 
 def _open(data: bytes, name: str) -> Image.Image:
@@ -122,9 +162,19 @@ def _check_geometry(image: Image.Image, name: str) -> None:
 
 def to_rgb(image: Image.Image) -> Image.Image:
     """First frame, EXIF orientation applied, any mode to 8-bit RGB (alpha composited over white)."""
-    if getattr(image, "n_frames", 1) > 1:
+    return _normalise(image).image
+
+
+def _normalise(image: Image.Image) -> LoadedImage:
+    notes = []
+    frames = getattr(image, "n_frames", 1)
+    if frames > 1:
         image.seek(0)
+        notes.append(f"animated image: the first of its {frames} frames is used.")
+    if image.getexif().get(ORIENTATION_TAG, 1) != 1:
+        notes.append("turned upright using its EXIF orientation tag.")
     image = ImageOps.exif_transpose(image)
+    source_mode = image.mode
     if image.mode in ("I;16", "I;16B", "I;16L", "I", "F"):
         image = _high_depth_to_l(image)
     if image.mode == "P":
@@ -134,7 +184,10 @@ def to_rgb(image: Image.Image) -> Image.Image:
     if image.mode == "RGBA":
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))
         image = Image.alpha_composite(background, image)
-    return image.convert("RGB")
+        notes.append("transparent areas are shown on white.")
+    if source_mode in MODE_NOTES:
+        notes.append(MODE_NOTES[source_mode])
+    return LoadedImage(image.convert("RGB"), tuple(notes))
 
 
 def _high_depth_to_l(image: Image.Image) -> Image.Image:

@@ -104,3 +104,20 @@ def png_zip_polyglot() -> bytes:
 
 def ico_file() -> bytes:
     return _encode(photo(32, 32), "ICO")
+
+
+# The corpus: (file name, maker, refused?, the specific message the CLI and the page must give).
+CORPUS = [
+    ("zero.png", zero_bytes, True, "is empty (0 bytes)"),
+    ("shopping-list.png", text_named_png, True, "is not an image this app can read"),
+    ("truncated.jpg", truncated_jpeg, True, "is truncated or corrupt"),
+    ("bomb.png", decompression_bomb, True, "decompression bomb"),
+    ("deep.png", png_16bit, False, "16-bit greyscale scaled down to 8 bits"),
+    ("print.jpg", cmyk_jpeg, False, "converted from CMYK (print colours) to RGB"),
+    ("palette.png", palette_png_with_transparency, False, "transparent areas are shown on white"),
+    ("animated.gif", animated_gif, False, "the first of its 3 frames is used"),
+    ("dot.png", one_pixel, True, "each side needs at least 16"),
+    ("sliver.png", sliver, True, "an aspect ratio over 20:1"),
+    ("rotated.jpg", exif_rotated_jpeg, False, "turned upright using its EXIF orientation tag"),
+    ("polyglot.png", png_zip_polyglot, True, "is also a ZIP archive"),
+]

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
-from resnet_core.images import ImageError, load_image, load_image_file
+from resnet_core.images import ImageError, load_image_file, read_image
 from resnet_core.models import MODEL_NAMES
 from resnet_core.samples import SAMPLES, sample_path
 from resnet_core.trace import Trace, Tracer
@@ -73,12 +73,14 @@ def picture_picker() -> Picture:
     if upload is not None:
         data = upload.getvalue()
         try:
-            image = load_image(data, upload.name)
+            loaded = read_image(data, upload.name)
         except ImageError as error:
             st.error(f"That file can't be used: {error}", icon=":material/block:")
             st.caption("Showing the sample picture instead.")
         else:
-            return Picture(image, hashlib.sha256(data).hexdigest(), f"Your upload: {upload.name}")
+            for note in loaded.notes:
+                st.info(f"{upload.name}: {note}", icon=":material/info:")
+            return Picture(loaded.image, hashlib.sha256(data).hexdigest(), f"Your upload: {upload.name}")
     return Picture(sample_picture(key), f"sample:{key}", samples[key])
 
 
