@@ -2,6 +2,8 @@
 
 import streamlit as st
 
+import pages.parts  # noqa: F401  (imports torch and the engine once, one session at a time: see its docstring)
+
 st.set_page_config(
     page_title="ResNet Pipeline Trace", page_icon=":material/account_tree:", layout="wide"
 )

@@ -1,0 +1,159 @@
+"""Widgets and charts of the Training Lab page (the engine lives in ``resnet_core``)."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from resnet_core.data import DATASETS, DEFAULT_DATA_DIR, SHAPES_CLASSES, shape_grid
+from resnet_core.models import CifarResNetConfig, cifar_resnet, count_params
+from resnet_core.runs import Run, RunManager
+from resnet_core.training import PRESETS, TrainConfig
+from resnet_core.training_report import epoch_table, gradient_profile, records_to_csv, records_to_json
+
+NETS = {"resnet": ("ResNet (with skips)", "#1f77b4"), "plain": ("Plain twin (no skips)", "#d62728")}
+DEPTHS = (8, 14, 20, 32, 44, 56, 110)
+NUM_CLASSES = {"shapes": len(SHAPES_CLASSES), "cifar10": 10, "fashionmnist": 10, "mnist": 10}
+# widget key -> config field, so a preset can fill every widget in one loop
+FIELDS = {
+    "lab_dataset": "dataset",
+    "lab_depth": "depth",
+    "lab_bn": "batch_norm",
+    "lab_lr": "lr",
+    "lab_batch": "batch_size",
+    "lab_epochs": "epochs",
+    "lab_seed": "seed",
+    "lab_size": "image_size",
+    "lab_train_size": "train_size",
+    "lab_width": "width",
+    "lab_optimizer": "optimizer",
+}
+
+
+@st.cache_resource
+def run_manager() -> RunManager:
+    """The server-wide run manager: one per server, shared by every session."""
+    return RunManager()
+
+
+def _apply_preset() -> None:
+    config = PRESETS[st.session_state["lab_preset"]]
+    for key, name in FIELDS.items():
+        st.session_state[key] = getattr(config, name)
+
+
+def config_ui() -> TrainConfig:
+    """Preset, dataset, depth, BatchNorm, lr, batch size, epochs, seed; returns the config."""
+    presets = list(PRESETS)
+    if "lab_preset" not in st.session_state:
+        st.session_state["lab_preset"] = presets[0]
+        _apply_preset()
+    st.selectbox("Preset", presets, key="lab_preset", on_change=_apply_preset)
+    c = st.columns(4)
+    c[0].selectbox("Dataset", DATASETS, key="lab_dataset")
+    c[1].select_slider("Depth (6n+2 layers)", DEPTHS, key="lab_depth")
+    c[2].number_input("Learning rate", 1e-5, 1.0, step=0.001, format="%.4f", key="lab_lr")
+    c[3].selectbox("Batch size", (16, 32, 64, 128, 256), key="lab_batch")
+    c = st.columns(4)
+    c[0].number_input("Epochs", 1, 200, key="lab_epochs")
+    c[1].number_input("Seed", 0, 10_000, key="lab_seed")
+    c[2].checkbox("BatchNorm", key="lab_bn")
+    with st.expander("More settings"):
+        c = st.columns(5)
+        c[0].number_input("Image size (px)", 16, 224, key="lab_size")
+        c[1].number_input("Training images", 32, 50_000, key="lab_train_size")
+        c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width")
+        c[3].selectbox("Optimizer", ("sgd", "adam"), key="lab_optimizer")
+        data_dir = c[4].text_input("Data folder", str(DEFAULT_DATA_DIR), key="lab_data_dir")
+    values = {name: st.session_state[key] for key, name in FIELDS.items()}
+    base = PRESETS[st.session_state["lab_preset"]]
+    return replace(base, **values, steps=None, data_dir=data_dir)
+
+
+def model_sizes_ui(config: TrainConfig) -> None:
+    """Parameter counts of both nets and what differs between them."""
+    counts = {}
+    for skip in (True, False):
+        cifar = CifarResNetConfig(config.depth, NUM_CLASSES[config.dataset], skip, config.batch_norm, config.width)
+        counts[skip] = count_params(cifar_resnet(cifar))
+    c = st.columns(3)
+    c[0].metric("ResNet parameters", f"{counts[True]:,}")
+    c[1].metric("Plain twin parameters", f"{counts[False]:,}")
+    c[2].metric("Difference", f"{counts[True] - counts[False]:,}")
+    st.caption(
+        "Same layers, same starting weights. The only extra parameters of the ResNet are its two "
+        "projection shortcuts (1x1 conv + BatchNorm) where the channels double; every other skip is "
+        "an identity and adds nothing."
+    )
+
+
+def _smooth(values: list[float], weight: float = 0.8) -> list[float]:
+    out, last = [], values[0] if values else 0.0
+    for value in values:
+        last = weight * last + (1 - weight) * value
+        out.append(last)
+    return out
+
+
+def curves(run: Run, metric: str, title: str) -> go.Figure:
+    """Per-step training ``metric`` of both nets on the same axes (smoothed)."""
+    fig = go.Figure()
+    for net, (label, colour) in NETS.items():
+        rows = [r for r in run.records if r.kind == "step" and r.model == net]
+        if net in ("resnet", "plain") and (rows or net == "resnet" or run.config.compare):
+            ys = _smooth([getattr(r, metric) for r in rows])
+            fig.add_scatter(x=[r.step for r in rows], y=ys, name=label, line_color=colour, mode="lines")
+    fig.update_layout(title=title, xaxis_title="step", height=320, margin=dict(t=40, b=30, l=10, r=10))
+    return fig
+
+
+def gradient_chart(run: Run) -> go.Figure:
+    """Gradient norm of each conv layer on the main path, input to output, both nets (log scale)."""
+    fig = go.Figure()
+    for net, (label, colour) in NETS.items():
+        norms = {k: v for k, v in gradient_profile(run.records, net).items() if "downsample" not in k}
+        fig.add_scatter(x=list(range(1, len(norms) + 1)), y=list(norms.values()), name=label,
+                        line_color=colour, mode="lines+markers", text=list(norms), hoverinfo="text+y+name")
+    fig.update_layout(title="Gradient flow: conv layers from input (left) to output (right)", height=320,
+                      xaxis_title="conv layer", yaxis_title="gradient norm", yaxis_type="log",
+                      margin=dict(t=40, b=30, l=10, r=10))
+    return fig
+
+
+def progress_ui(run: Run, waiting_ahead: int, max_running: int) -> None:
+    """Status line: waiting, progress bar with time left, or how the run ended."""
+    if run.status == "waiting":
+        st.info(f"Waiting for a free slot: {waiting_ahead} training(s) ahead; this server trains at most "
+                f"{max_running} at once.")
+    elif run.status == "failed":
+        st.error(run.error)
+    total = max(run.total_steps, 1)
+    left = run.seconds_left()
+    text = f"step {run.steps_done} of {run.total_steps}" + (f" · about {left:.0f} s left" if left else "")
+    st.progress(min(run.steps_done / total, 1.0), text=f"{run.status}: {text}")
+
+
+def results_ui(run: Run) -> None:
+    """Epoch tables of both nets and the downloads."""
+    classes = NUM_CLASSES.get(run.config.dataset, 10)
+    nets = [net for net in NETS if any(r.model == net for r in run.records)]
+    for column, net in zip(st.columns(len(nets) or 1), nets, strict=False):
+        column.markdown(f"**{NETS[net][0]}**")
+        column.dataframe(epoch_table(run.records, net, classes), hide_index=True, width="stretch")
+    c = st.columns(2)
+    c[0].download_button("Download run (CSV)", records_to_csv(run.records), f"run-{run.id}.csv", "text/csv")
+    c[1].download_button("Download run (JSON)", records_to_json(run.records, run.config),
+                         f"run-{run.id}.json", "application/json")
+
+
+@st.cache_data
+def _samples(per_class: int) -> list:
+    return shape_grid(per_class, image_size=48)
+
+
+def samples_ui(per_class: int = 3) -> None:
+    """A grid of ``shapes`` samples, one column per class."""
+    for column, (name, images) in zip(st.columns(len(SHAPES_CLASSES)), _samples(per_class), strict=True):
+        column.image(images, caption=[name] + [""] * (len(images) - 1), width=48)

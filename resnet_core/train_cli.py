@@ -1,0 +1,174 @@
+"""The ``train`` subcommand: ``python -m resnet_core train --dataset shapes --depth 56 --compare``.
+
+Without ``--epochs``/``--steps``/``--no-bn`` it runs the Degradation preset's budget, so the line
+above is the demo. Text output is the two epoch tables; ``--json`` prints one object per epoch
+and net, then a summary. A bad argument or a missing dataset: one ``error:`` line, exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from dataclasses import replace
+
+import torch
+
+from resnet_core.data import DATASETS, DEFAULT_DATA_DIR, DatasetUnavailable, load_dataset
+from resnet_core.training import (
+    DEGRADATION,
+    Record,
+    TrainConfig,
+    build_models,
+    load_weights,
+    save_weights,
+    train,
+)
+from resnet_core.training_report import TABLE_COLUMNS, epoch_table, summary
+
+__all__ = ["add_parser", "config_from_args", "run_train"]
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register ``train`` on ``subparsers``; its handler is ``run_train``."""
+    parser = subparsers.add_parser("train", help="train a ResNet (and its plain twin) and print epoch tables")
+    parser.add_argument("--dataset", choices=DATASETS, default="shapes")
+    parser.add_argument(
+        "--model", choices=("cifar", "seed"), default="cifar", help="cifar: He et al. sec. 4.2"
+    )
+    parser.add_argument(
+        "--depth", type=int, default=DEGRADATION.depth, help="6n+2: 8, 14, 20, 32, 44, 56, 110"
+    )
+    parser.add_argument("--width", type=float, default=None, help="channel multiplier of the CIFAR ResNet")
+    parser.add_argument("--compare", action="store_true", help="also train the plain twin (no skips)")
+    parser.add_argument("--no-bn", action="store_true", help="remove every BatchNorm")
+    budget = parser.add_mutually_exclusive_group()
+    budget.add_argument("--epochs", type=int, metavar="E")
+    budget.add_argument("--steps", type=int, metavar="S")
+    parser.add_argument("--batch-size", type=int, default=None)
+    parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
+    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=None)
+    parser.add_argument("--image-size", type=int, default=None, metavar="PX", help="16 to 224")
+    parser.add_argument("--train-size", type=int, default=None, metavar="N")
+    parser.add_argument("--val-size", type=int, default=None, metavar="N")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--data-dir", default=str(DEFAULT_DATA_DIR), help="folder of the torchvision datasets"
+    )
+    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 is fastest for small nets)")
+    parser.add_argument("--init", metavar="PATH", help="start the residual net from this state dict")
+    parser.add_argument("--save", metavar="PATH", help="save the residual net's state dict here (fp16)")
+    parser.add_argument(
+        "--json", action="store_true", help="one JSON object per epoch and net, then a summary"
+    )
+    parser.set_defaults(func=run_train)
+    return parser
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """The run's config: the Degradation preset, overridden by every option given."""
+    base = DEGRADATION if args.dataset == "shapes" else TrainConfig(dataset=args.dataset, image_size=32)
+    if args.no_bn or args.epochs is not None or args.steps is not None:
+        base = replace(base, steps=None)
+    given = {
+        "dataset": args.dataset,
+        "model": args.model,
+        "depth": args.depth,
+        "width": args.width,
+        "batch_norm": not args.no_bn,
+        "compare": args.compare,
+        "epochs": args.epochs,
+        "steps": args.steps,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "image_size": args.image_size,
+        "train_size": args.train_size,
+        "val_size": args.val_size,
+        "seed": args.seed,
+        "data_dir": args.data_dir,
+        "device": args.device,
+    }
+    return replace(base, **{key: value for key, value in given.items() if value is not None})
+
+
+def _check(config: TrainConfig) -> str | None:
+    """A one-line problem with ``config``, or None."""
+    if config.model == "cifar" and (config.depth < 8 or (config.depth - 2) % 6):
+        return f"--depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110), got {config.depth}"
+    if not 16 <= config.image_size <= 224:
+        return f"--image-size must be between 16 and 224, got {config.image_size}"
+    for name in ("epochs", "steps", "batch_size", "train_size", "val_size"):
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            return f"--{name.replace('_', '-')} must be at least 1, got {value}"
+    if config.batch_size > config.train_size:
+        return f"--batch-size ({config.batch_size}) is larger than --train-size ({config.train_size})"
+    if config.lr <= 0 or config.width <= 0:
+        return "--lr and --width must be positive"
+    return None
+
+
+def format_tables(records: list[Record], num_classes: int, models: list[str]) -> str:
+    """The epoch tables of ``models`` as aligned text, in the seed's columns."""
+    lines = []
+    for model in models:
+        rows = [
+            TABLE_COLUMNS,
+            *(tuple(str(v) for v in row.values()) for row in epoch_table(records, model, num_classes)),
+        ]
+        widths = [max(len(row[i]) for row in rows) for i in range(3)]
+        lines += ["", f"{model}:"]
+        lines += [
+            "  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3]]) for row in rows
+        ]
+    return "\n".join(lines)
+
+
+def run_train(args: argparse.Namespace) -> int:
+    """The ``train`` subcommand; returns the exit status."""
+    config = config_from_args(args)
+    problem = _check(config)
+    if problem:
+        return _fail(problem)
+    torch.set_num_threads(max(1, args.threads))
+    started = time.perf_counter()
+    try:
+        data = load_dataset(
+            config.dataset,
+            config.image_size,
+            config.train_size,
+            config.val_size,
+            config.seed,
+            config.data_dir,
+        )
+    except (DatasetUnavailable, ValueError) as error:
+        return _fail(str(error))
+    models = build_models(config, len(data[0].classes))
+    if args.init:
+        try:
+            load_weights(models["resnet"], args.init)
+        except (OSError, RuntimeError, KeyError) as error:
+            return _fail(f"cannot load --init {args.init}: {str(error).splitlines()[0]}")
+    records = []
+    for record in train(config, models=models, data=data):
+        records.append(record)
+        if args.json and record.kind == "epoch":
+            keys = ("model", "epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc")
+            print(json.dumps({key: getattr(record, key) for key in keys}), flush=True)
+    result = summary(records, time.perf_counter() - started)
+    if args.save:
+        save_weights(models["resnet"], args.save, half=True)
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(format_tables(records, len(data[0].classes), list(models)))
+        print(f"\nseconds: {result['summary']['seconds']}")
+    return 0
+
+
+def _fail(message: str) -> int:
+    print(f"error: {message}", file=sys.stderr)
+    return 2

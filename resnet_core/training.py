@@ -1,0 +1,331 @@
+"""Train a residual network and its plain twin side by side, yielding records as they learn.
+
+The twins are identical except for their skip connections: the plain net is built from the same
+seed and then given the residual net's starting weights for every layer they share (the residual
+net alone has the projection shortcuts), and both see the same batches in the same order, one
+step each in turn. :func:`train` is a generator of :class:`Record` objects, so a page can draw
+curves while the nets learn, the CLI can print tables, and a test can stop after a few steps.
+Pure torch: no streamlit here (He et al. 2016, "Deep Residual Learning for Image Recognition").
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+from torch.nn import functional as F
+
+from resnet_core.data import DEFAULT_DATA_DIR, Split, load_dataset, to_input
+from resnet_core.models import CifarResNetConfig, cifar_resnet, seed_resnet
+
+__all__ = [
+    "DEGRADATION",
+    "PRESETS",
+    "Record",
+    "TrainConfig",
+    "build_models",
+    "conv_layer_names",
+    "evaluate",
+    "gradient_norms",
+    "learning_rate",
+    "load_weights",
+    "pick_device",
+    "save_weights",
+    "steps_per_epoch",
+    "total_steps",
+    "train",
+]
+
+MODELS = ("resnet", "plain")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything one comparison depends on; the page builds it from widgets, the CLI from arguments."""
+
+    dataset: str = "shapes"  # shapes, cifar10, fashionmnist or mnist
+    model: str = "cifar"  # "cifar": He et al. 2016 sec. 4.2 (depth 6n+2); "seed": the trace page's model
+    depth: int = 20  # layers of the CIFAR ResNet: 8, 14, 20, 32, 44, 56, 110
+    width: float = 1.0  # multiplier on the 16/32/64 channels of the CIFAR ResNet
+    batch_norm: bool = True  # False removes every BatchNorm (the vanishing-gradient demo)
+    compare: bool = True  # also train the plain twin (same layers, no skip connections)
+    image_size: int = 32  # pixels per side fed to the nets (16 to 224)
+    train_size: int = 5000  # training images (shapes are drawn, the others subsampled)
+    val_size: int = 1000  # validation images
+    batch_size: int = 64  # images per step, the same batch for both nets
+    epochs: int = 5  # passes over the training set, unless steps is set
+    steps: int | None = None  # total steps per net; overrides epochs when set
+    optimizer: str = "sgd"  # "sgd" (with momentum, as in the paper) or "adam"
+    lr: float = 0.1  # peak learning rate
+    momentum: float = 0.9  # SGD momentum
+    weight_decay: float = 1e-4  # L2 penalty, as in the paper
+    warmup_steps: int = 0  # linear warm-up before the cosine decay
+    seed: int = 0  # weights, data and batch order all follow from it
+    grad_every: int = 10  # record every conv layer's gradient norm each this many steps
+    data_dir: str = str(DEFAULT_DATA_DIR)  # where cifar10/fashionmnist/mnist files live
+    device: str = "auto"  # "auto" picks cuda, then mps, then cpu
+
+
+# The Degradation preset's budget: both 56-layer nets in under a minute on a 2-core laptop CPU.
+DEGRADATION = TrainConfig(
+    dataset="shapes",
+    depth=56,
+    width=0.5,
+    image_size=16,
+    train_size=480,
+    val_size=200,
+    batch_size=32,
+    epochs=12,
+    optimizer="adam",
+    lr=0.001,
+)
+
+PRESETS: dict[str, TrainConfig] = {
+    "Degradation (CPU, about a minute)": DEGRADATION,
+    "Vanishing gradients (no BatchNorm)": replace(DEGRADATION, batch_norm=False, depth=32, optimizer="sgd", lr=0.01),
+    "CIFAR-10 (GPU)": TrainConfig(
+        dataset="cifar10",
+        depth=56,
+        image_size=32,
+        train_size=50000,
+        val_size=10000,
+        batch_size=128,
+        epochs=10,
+    ),
+}
+
+
+@dataclass
+class Record:
+    """One observation of one net: a training step (``kind="step"``) or an epoch summary (``"epoch"``)."""
+
+    kind: str  # "step" or "epoch"
+    model: str  # "resnet" or "plain"
+    step: int  # steps done so far (1-based)
+    epoch: int  # epoch this step belongs to (1-based)
+    train_loss: float  # this batch's loss, or the epoch's mean for an epoch record
+    train_acc: float  # this batch's accuracy, or the epoch's mean (0..1)
+    lr: float  # learning rate used for this step
+    samples_per_s: float  # images per second through this net (forward, backward, update)
+    seconds: float  # wall time since the run started
+    val_loss: float | None = None  # validation loss (epoch records only)
+    val_acc: float | None = None  # validation accuracy (epoch records only)
+    grad_norms: dict[str, float] | None = field(default=None)  # conv layer -> gradient L2 norm
+
+    def to_dict(self) -> dict:
+        """The record as plain JSON-ready values."""
+        return asdict(self)
+
+
+def pick_device(name: str = "auto") -> torch.device:
+    """``cuda`` when present, then ``mps``, else ``cpu`` (or exactly ``name`` when given)."""
+    if name != "auto":
+        return torch.device(name)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+def _build(config: TrainConfig, num_classes: int, skip: bool) -> nn.Module:
+    if config.model == "seed":
+        return seed_resnet(num_classes, skip=skip, batch_norm=config.batch_norm)
+    if config.model == "cifar":
+        cifar = CifarResNetConfig(config.depth, num_classes, skip, config.batch_norm, config.width)
+        return cifar_resnet(cifar)
+    raise ValueError(f"unknown model {config.model!r}; choose cifar or seed")
+
+
+def build_models(config: TrainConfig, num_classes: int) -> dict[str, nn.Module]:
+    """The residual net and (with ``compare``) its plain twin, starting from the same weights."""
+    torch.manual_seed(config.seed)
+    models = {"resnet": _build(config, num_classes, skip=True)}
+    if config.compare:
+        plain = _build(config, num_classes, skip=False)
+        # Every layer the twins share starts equal; only the resnet has projection shortcuts.
+        plain.load_state_dict(models["resnet"].state_dict(), strict=False)
+        models["plain"] = plain
+    return models
+
+
+def conv_layer_names(model: nn.Module) -> list[str]:
+    """Qualified names of every conv layer, input to output (projection shortcuts included)."""
+    return [name for name, module in model.named_modules() if isinstance(module, nn.Conv2d)]
+
+
+def gradient_norms(model: nn.Module) -> dict[str, float]:
+    """L2 norm of each conv layer's weight gradient, input to output, after ``backward``."""
+    convs = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
+    norms = torch.stack([m.weight.grad.detach().norm() for _, m in convs]).tolist()  # one sync for all
+    return {name: norm for (name, _), norm in zip(convs, norms, strict=True)}
+
+
+def steps_per_epoch(config: TrainConfig, train_size: int) -> int:
+    """Full batches per pass over ``train_size`` images (the last partial batch is dropped)."""
+    return max(1, train_size // config.batch_size)
+
+
+def total_steps(config: TrainConfig, train_size: int) -> int:
+    """Steps per net for the whole run: ``steps`` when set, else ``epochs`` full passes."""
+    return config.steps if config.steps is not None else config.epochs * steps_per_epoch(config, train_size)
+
+
+def learning_rate(config: TrainConfig, step: int, total: int) -> float:
+    """Linear warm-up to ``lr``, then cosine decay to zero at ``total`` (``step`` is 0-based)."""
+    if step < config.warmup_steps:
+        return config.lr * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, total - config.warmup_steps)
+    return config.lr * 0.5 * (1 + math.cos(math.pi * progress))
+
+
+@torch.no_grad()
+def evaluate(
+    model: nn.Module, split: Split, image_size: int, device: torch.device, batch_size: int = 256
+) -> tuple[float, float]:
+    """Mean loss and accuracy of ``model`` on ``split`` in eval mode."""
+    was_training = model.training
+    model.eval()
+    loss_sum, correct = 0.0, 0
+    for start in range(0, len(split), batch_size):
+        x = to_input(split.images[start : start + batch_size].to(device), image_size)
+        y = split.labels[start : start + batch_size].to(device)
+        logits = model(x)
+        loss_sum += F.cross_entropy(logits, y, reduction="sum").item()
+        correct += (logits.argmax(1) == y).sum().item()
+    model.train(was_training)
+    return loss_sum / len(split), correct / len(split)
+
+
+def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    if config.optimizer == "adam":
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+        )
+    raise ValueError(f"unknown optimizer {config.optimizer!r}; choose sgd or adam")
+
+
+def _step(
+    model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor, want_norms: bool
+) -> tuple[float, float, dict[str, float] | None]:
+    """One SGD step; returns the batch loss, batch accuracy and (when asked) conv gradient norms."""
+    logits = model(x)
+    loss = F.cross_entropy(logits, y)
+    optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    norms = gradient_norms(model) if want_norms else None
+    optimizer.step()
+    correct = (logits.detach().argmax(1) == y).sum()
+    return loss.item(), correct.item() / len(y), norms
+
+
+def train(
+    config: TrainConfig,
+    stop: threading.Event | None = None,
+    models: dict[str, nn.Module] | None = None,
+    data: tuple[Split, Split] | None = None,
+) -> Iterator[Record]:
+    """Train the nets of ``config`` and yield a step record per net per step, an epoch record per epoch.
+
+    ``stop`` ends the run before the next step once set. Pass ``models`` (from :func:`build_models`)
+    to keep the trained nets, and ``data`` to reuse splits already loaded.
+    """
+    started = time.perf_counter()
+    train_split, val_split = data or load_dataset(
+        config.dataset, config.image_size, config.train_size, config.val_size, config.seed, config.data_dir
+    )
+    device = pick_device(config.device)
+    models = models if models is not None else build_models(config, len(train_split.classes))
+    for model in models.values():
+        model.to(device).train()
+    optimizers = {name: _optimizer(config, model) for name, model in models.items()}
+    order = torch.Generator().manual_seed(config.seed)
+    per_epoch = steps_per_epoch(config, len(train_split))
+    total = total_steps(config, len(train_split))
+    sums = {name: [0.0, 0.0, 0] for name in models}  # loss sum, accuracy sum, steps this epoch
+    for step in range(total):
+        if stop is not None and stop.is_set():
+            return
+        epoch, position = divmod(step, per_epoch)
+        if position == 0:
+            permutation = torch.randperm(len(train_split), generator=order)
+        index = permutation[position * config.batch_size : (position + 1) * config.batch_size]
+        x = to_input(train_split.images[index].to(device), config.image_size)
+        y = train_split.labels[index].to(device)
+        lr = learning_rate(config, step, total)
+        want_norms = step % config.grad_every == 0 or step == total - 1
+        for name, model in models.items():
+            for group in optimizers[name].param_groups:
+                group["lr"] = lr
+            tick = time.perf_counter()
+            loss, acc, norms = _step(model, optimizers[name], x, y, want_norms)
+            rate = len(y) / max(time.perf_counter() - tick, 1e-9)
+            sums[name] = [sums[name][0] + loss, sums[name][1] + acc, sums[name][2] + 1]
+            seconds = time.perf_counter() - started
+            yield Record("step", name, step + 1, epoch + 1, loss, acc, lr, rate, seconds, grad_norms=norms)
+        if position == per_epoch - 1 or step == total - 1:
+            yield from _epoch_records(models, sums, val_split, config, device, step, epoch, lr, started, stop)
+            sums = {name: [0.0, 0.0, 0] for name in models}
+
+
+def _epoch_records(
+    models: dict[str, nn.Module],
+    sums: dict[str, list],
+    val_split: Split,
+    config: TrainConfig,
+    device: torch.device,
+    step: int,
+    epoch: int,
+    lr: float,
+    started: float,
+    stop: threading.Event | None,
+) -> Iterator[Record]:
+    """An epoch record per net: mean training loss/accuracy of the epoch and validation scores."""
+    for name, model in models.items():
+        if stop is not None and stop.is_set():
+            return
+        tick = time.perf_counter()
+        val_loss, val_acc = evaluate(model, val_split, config.image_size, device)
+        rate = len(val_split) / max(time.perf_counter() - tick, 1e-9)
+        loss_sum, acc_sum, count = sums[name]
+        yield Record(
+            "epoch",
+            name,
+            step + 1,
+            epoch + 1,
+            loss_sum / count,
+            acc_sum / count,
+            lr,
+            rate,
+            time.perf_counter() - started,
+            val_loss=val_loss,
+            val_acc=val_acc,
+        )
+
+
+def save_weights(model: nn.Module, path: str | Path, half: bool = False) -> Path:
+    """Save ``model``'s state dict (floats as fp16 when ``half``) to ``path``."""
+    state = {
+        key: value.detach().cpu().half() if half and value.is_floating_point() else value.detach().cpu()
+        for key, value in model.state_dict().items()
+    }
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(state, path)
+    return path
+
+
+def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
+    """Load a state dict saved by :func:`save_weights` (fp16 or fp32) with ``weights_only=True``."""
+    state = torch.load(path, map_location="cpu", weights_only=True)
+    reference = model.state_dict()
+    model.load_state_dict({key: value.to(reference[key].dtype) for key, value in state.items()})
+    return model

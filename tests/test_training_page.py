@@ -1,0 +1,47 @@
+"""The Training Lab page under Streamlit's AppTest, with a tiny configuration."""
+
+import json
+import time
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "training_lab.py")
+TINY = {"lab_depth": 8, "lab_size": 16, "lab_train_size": 64, "lab_epochs": 2, "lab_batch": 16, "lab_width": 0.5}
+
+
+def _tiny_page() -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    for key, value in TINY.items():
+        at.session_state[key] = value
+    return at
+
+
+def _train_to_the_end(at: AppTest) -> AppTest:
+    next(b for b in at.button if b.label == "Train").click().run()
+    for _ in range(300):
+        if "lab_shown" in at.session_state:  # set once the run has ended
+            break
+        time.sleep(0.1)
+        at.run()
+    return at.run()
+
+
+def test_page_trains_a_tiny_configuration_to_the_end_and_shows_both_curves():
+    at = _train_to_the_end(_tiny_page())
+    assert not at.exception and not at.error
+    charts = at.get("plotly_chart")
+    names = [{trace["name"] for trace in json.loads(c.proto.spec)["data"]} for c in charts]
+    assert {"ResNet (with skips)", "Plain twin (no skips)"} <= names[0]
+    assert {"ResNet (with skips)", "Plain twin (no skips)"} <= names[1]
+    assert len(at.dataframe) == 2
+    assert any("Download run (CSV)" in str(b.proto) for b in at.get("download_button"))
+
+
+def test_missing_dataset_shows_one_error_and_no_traceback():
+    at = _tiny_page()
+    at.session_state["lab_dataset"] = "cifar10"
+    at.session_state["lab_data_dir"] = "/nonexistent"
+    at = _train_to_the_end(at)
+    assert not at.exception
+    assert any("cannot be downloaded" in e.value for e in at.error)
