@@ -9,6 +9,7 @@ in the traced graph only, so a recorded F(x) is not overwritten by the addition 
 from __future__ import annotations
 
 import copy
+import math
 import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -99,12 +100,18 @@ class Trace:
 
 
 def stats_of(t: Tensor) -> Stats:
-    """Mean, std, min, max and fraction of zeros of ``t``."""
-    t = t.detach().float()
-    std, mean = torch.std_mean(t, correction=0)
+    """Mean, std, min, max and fraction of zeros of ``t``.
+
+    Four fast reductions (``std_mean`` is several times slower on the CPU): the standard deviation
+    comes from the root mean square, std² = rms² - mean².
+    """
+    t = t.detach()
+    count = t.numel()
+    mean = t.mean().item()
+    rms = torch.linalg.vector_norm(t).item() / math.sqrt(count)
     low, high = torch.aminmax(t)
-    zeros = (t == 0).float().mean()
-    return Stats(mean.item(), std.item(), low.item(), high.item(), zeros.item())
+    zeros = 1 - torch.count_nonzero(t).item() / count
+    return Stats(mean, math.sqrt(max(rms * rms - mean * mean, 0.0)), low.item(), high.item(), zeros)
 
 
 def seed_shape(shape: Sequence[int]) -> str:

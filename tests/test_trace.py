@@ -121,6 +121,8 @@ def test_stats_match_torch():
     _, _, trace = _traced("seed", size=64)
     stem = trace.stage("stem")
     assert stem.stats.mean == pytest.approx(stem.activation.mean().item(), rel=1e-5)
+    assert stem.stats.std == pytest.approx(stem.activation.std(correction=0).item(), rel=1e-4)
+    assert stem.stats.min == pytest.approx(stem.activation.min().item())
     assert stem.stats.max == pytest.approx(stem.activation.max().item())
     assert stem.stats.zeros == pytest.approx((stem.activation == 0).float().mean().item())
 

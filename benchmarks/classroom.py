@@ -1,0 +1,155 @@
+"""A class at once: 20 browser sessions against one server, each tracing an uploaded image, 5 also training.
+
+Starts `streamlit run app.py` on a free loopback port (offline, as on the class server), opens
+the sessions concurrently in Debian's Chromium, and reports p50/p95 time until each page is
+ready, the errors (timeouts, exceptions shown on a page), and the server's peak memory (VmHWM).
+A second wave checks that memory stays bounded once the first wave's sessions have closed.
+
+    python -m benchmarks.classroom [--sessions 20] [--trainers 5] [--waves 2]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from tests.e2e.conftest import CHROMIUM_ARGS, ROOT, _free_port, wait_healthy
+
+READY_TIMEOUT_MS = 300_000
+HEADER = """# {day} · {machine} · {cores} cores · {sessions} sessions, {trainers} of them training
+# (Training Lab, Degradation preset cut to 1 epoch)
+| wave | ready p50 (s) | ready p95 (s) | training p50 (s) | errors | server RSS after (MiB) | peak RSS (MiB) |
+| --- | --- | --- | --- | --- | --- | --- |"""
+
+
+def upload_png(seed: int) -> bytes:
+    """A different small photo-like picture per session."""
+    rng = np.random.default_rng(seed)
+    pixels = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8).repeat(4, 0).repeat(4, 1)
+    buffer = io.BytesIO()
+    Image.fromarray(pixels).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def memory_kib(pid: int) -> dict[str, int]:
+    """Current (VmRSS) and peak (VmHWM) resident memory of a process, in KiB."""
+    fields = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, value = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            fields[key] = int(value.split()[0])
+    return fields
+
+
+async def settle(page) -> None:
+    await asyncio.sleep(0.5)
+    await page.wait_for_function(
+        "!document.querySelector('[data-testid=stStatusWidget]')", timeout=READY_TIMEOUT_MS
+    )
+
+
+async def learner(browser, url: str, index: int, trains: bool) -> dict:
+    """One learner: open the app, upload a picture, wait for its trace; maybe train too."""
+    context = await browser.new_context(viewport={"width": 1280, "height": 1400})
+    page = await context.new_page()
+    page.set_default_timeout(READY_TIMEOUT_MS)
+    result = {"index": index, "error": "", "ready_s": None, "train_s": None}
+    start = time.perf_counter()
+    try:
+        await page.goto(url)
+        await page.get_by_text("Key insight").first.wait_for()
+        await page.locator("input[type=file]").set_input_files(
+            files=[{"name": f"learner{index}.png", "mimeType": "image/png", "buffer": upload_png(index)}]
+        )
+        await page.get_by_text(f"Your upload: learner{index}.png").wait_for()
+        await settle(page)
+        result["ready_s"] = time.perf_counter() - start
+        if trains:
+            await page.get_by_test_id("stSidebarNav").get_by_text("Training Lab", exact=True).click()
+            await page.get_by_role("button", name="Train").wait_for()
+            for label, value in (("Epochs", 1),):
+                field = page.get_by_label(label, exact=True)
+                await field.fill(str(value))
+                await field.press("Enter")
+                await settle(page)
+            train_start = time.perf_counter()
+            await page.get_by_role("button", name="Train").click()
+            await page.get_by_text("Epoch by epoch").wait_for()
+            result["train_s"] = time.perf_counter() - train_start
+        shown = await page.get_by_test_id("stException").count()
+        if shown:
+            result["error"] = "exception shown on the page"
+    except Exception as error:  # a benchmark reports failures, it does not stop on the first
+        result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
+    finally:
+        await context.close()
+    return result
+
+
+async def wave(browser, url: str, sessions: int, trainers: int) -> list[dict]:
+    return await asyncio.gather(*(learner(browser, url, i, i < trainers) for i in range(sessions)))
+
+
+def percentile(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+async def main_async(args: argparse.Namespace) -> None:
+    from playwright.async_api import async_playwright
+
+    port = _free_port()
+    env = {**os.environ, "RESNET_TRACE_OFFLINE": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+         "--server.address", "127.0.0.1"],
+        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        wait_healthy(url)
+        async with async_playwright() as playwright:
+            chromium = shutil.which("chromium")
+            browser = await playwright.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
+            print(HEADER.format(day=date.today(), machine=platform.machine(), cores=os.cpu_count(), **vars(args)))
+            for number in range(1, args.waves + 1):
+                results = await wave(browser, url, args.sessions, args.trainers)
+                await asyncio.sleep(args.cooldown)  # sessions closed: let the server drop their state
+                ready = [r["ready_s"] for r in results if r["ready_s"] is not None]
+                trained = [r["train_s"] for r in results if r["train_s"] is not None]
+                errors = [r for r in results if r["error"] or r["ready_s"] is None]
+                memory = memory_kib(server.pid)
+                print(f"| {number} | {statistics.median(ready):.1f} | {percentile(ready, 95):.1f} | "
+                      f"{statistics.median(trained) if trained else float('nan'):.1f} | {len(errors)} | "
+                      f"{memory['VmRSS'] / 1024:.0f} | {memory['VmHWM'] / 1024:.0f} |")
+                for failure in errors:
+                    print(f"  session {failure['index']}: {failure['error'] or 'not ready'}")
+            await browser.close()
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--trainers", type=int, default=5)
+    parser.add_argument("--waves", type=int, default=2)
+    parser.add_argument("--cooldown", type=float, default=20.0, help="seconds to wait after a wave closes")
+    asyncio.run(main_async(parser.parse_args()))
+
+
+if __name__ == "__main__":
+    main()
