@@ -65,6 +65,7 @@ def test_text_output_is_the_lessons_data_flow_table(capsys):
         ("bomb.png", hf.decompression_bomb(), "megapixels"),
         ("empty.png", b"", "is empty"),
     ],
+    ids=["text-as-png", "truncated-jpeg", "bomb", "empty"],
 )
 def test_bad_file_exits_2_with_one_error_line(tmp_path, name, data, reason):
     path = tmp_path / name
