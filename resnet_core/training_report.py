@@ -19,7 +19,9 @@ __all__ = [
     "TABLE_COLUMNS",
     "epoch_records",
     "epoch_table",
+    "gradient_observation",
     "gradient_profile",
+    "gradient_spread",
     "observation",
     "records_to_csv",
     "records_to_json",
@@ -97,6 +99,29 @@ def gradient_profile(records: Iterable[Record], model: str) -> dict[str, float]:
         if record.model == model and record.grad_norms:
             latest = record.grad_norms
     return latest
+
+
+def gradient_spread(records: Iterable[Record], model: str) -> float | None:
+    """How many times larger the gradient is at the first conv layer than at the last (main path)."""
+    norms = [v for k, v in gradient_profile(records, model).items() if "downsample" not in k]
+    if len(norms) < 2 or norms[-1] <= 0:
+        return None
+    return norms[0] / norms[-1]
+
+
+def gradient_observation(records: list[Record]) -> str:
+    """One sentence comparing how each net's gradient changes from the output back to the input."""
+    parts = []
+    for model, name in (("resnet", "ResNet"), ("plain", "plain twin")):
+        spread = gradient_spread(records, model)
+        if spread is None:
+            continue
+        trend = "grows" if spread > 1 else "shrinks"
+        factor = spread if spread >= 1 else 1 / spread
+        parts.append(f"the {name}'s {trend} {factor:,.1f}×")
+    if not parts:
+        return ""
+    return "From the last conv layer back to the first, " + " and ".join(parts) + "."
 
 
 def summary(records: list[Record], seconds: float) -> dict:

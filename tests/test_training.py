@@ -161,3 +161,16 @@ def test_bundled_weights_score_95_percent_on_fresh_validation_shapes():
     with torch.no_grad():
         predictions = torch.cat([model(to_input(fresh.images[i : i + 25])).argmax(1) for i in range(0, 100, 25)])
     assert (predictions == fresh.labels).float().mean().item() >= 0.95
+
+
+def test_gradient_observation_is_computed_from_the_runs_own_norms():
+    from resnet_core.training_report import gradient_observation, gradient_profile, gradient_spread
+
+    records = list(train(replace(TINY, compare=True, steps=2)))
+    for model in ("resnet", "plain"):
+        norms = [v for k, v in gradient_profile(records, model).items() if "downsample" not in k]
+        assert gradient_spread(records, model) == pytest.approx(norms[0] / norms[-1])
+    sentence = gradient_observation(records)
+    assert "ResNet's" in sentence and "plain twin's" in sentence
+    spread = gradient_spread(records, "plain")
+    assert f"{max(spread, 1 / spread):,.1f}×" in sentence

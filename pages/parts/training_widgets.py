@@ -117,7 +117,7 @@ def gradient_chart(run: Run) -> go.Figure:
         fig.add_scatter(x=list(range(1, len(norms) + 1)), y=list(norms.values()), name=label,
                         line_color=colour, mode="lines+markers", text=list(norms), hoverinfo="text+y+name")
     fig.update_layout(title="Gradient flow: conv layers from input (left) to output (right)", height=320,
-                      xaxis_title="conv layer", yaxis_title="gradient norm", yaxis_type="log",
+                      xaxis_title="conv layer", yaxis_title="gradient norm", yaxis_type="log", yaxis_dtick=1,
                       margin=dict(t=40, b=30, l=10, r=10))
     return fig
 
