@@ -23,6 +23,9 @@ SAMPLES: tuple[Sample, ...] = (
     Sample("cat", "Chelsea the cat (photo)", "cat.jpg"),
     Sample("coffee", "A cup of coffee (photo)", "coffee.jpg"),
     Sample("rocket", "A rocket launch (photo)", "rocket.jpg"),
+    Sample("star", "A star (shapes dataset)", "shape_star.png"),
+    Sample("ring", "A ring (shapes dataset)", "shape_ring.png"),
+    Sample("checkerboard", "A checkerboard (shapes dataset)", "shape_checkerboard.png"),
 )
 
 

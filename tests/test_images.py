@@ -102,3 +102,11 @@ def test_model_input_is_normalised_224_crop():
     x = to_model_input(hf.photo(64, 48))
     assert x.shape == (1, 3, 224, 224)
     assert x.dtype.is_floating_point
+
+
+def test_every_bundled_sample_loads_as_rgb():
+    from resnet_core.samples import SAMPLES, sample_path
+
+    for sample in SAMPLES:
+        image = load_image_file(sample_path(sample.key))
+        assert image.mode == "RGB" and min(image.size) >= 224
