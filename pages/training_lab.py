@@ -26,9 +26,9 @@ if stop_col.button("Stop", disabled=not (run and run.active)) and run:
 tw.model_sizes_ui(run.config if run else config)
 
 
-@st.fragment(run_every=0.5 if run and run.active else None)
+@st.fragment(run_every=1.0 if run and run.active else None)
 def live_view() -> None:
-    """Progress, curves and gradient flow, redrawn twice a second while the run is active."""
+    """Progress, curves and gradient flow, redrawn every second while the run is active."""
     if not run:
         st.info("Pick a preset and press **Train**.")
         return

@@ -105,3 +105,15 @@ def test_failed_download_is_remembered_for_the_process(monkeypatch, torch_home):
     assert first.weights == second.weights == "none"
     assert len(calls) == 1 and calls[0][1] <= 5
     assert any("cannot be reached" in note for note in second.notes)
+
+
+@pytest.mark.parametrize("shape", ["star", "ring", "checkerboard"])
+def test_bundled_seed_model_names_the_shape_samples(shape):
+    if not weights.BUNDLED_PATH.is_file():
+        pytest.skip(f"{weights.BUNDLED_PATH} is absent: train it with the commands in README.md")
+    from resnet_core.api import trace_image
+    from resnet_core.samples import sample_path
+
+    report = trace_image(sample_path(shape), "seed", "auto")
+    assert report.loaded.weights == "bundled"
+    assert report.trace.top_k[0].label == shape
