@@ -38,14 +38,17 @@ def page_arrays(trace: Trace, key: str) -> list:
     return arrays
 
 
-def median_ms(fn, repeats: int) -> float:
-    fn()  # warm-up
-    samples = []
+def median_ms(fns: dict, repeats: int) -> dict[str, float]:
+    """Median milliseconds of each function, run in turn (interleaved) so machine noise hits all alike."""
+    for fn in fns.values():
+        fn()  # warm-up
+    samples: dict[str, list[float]] = {name: [] for name in fns}
     for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - start) * 1000)
-    return statistics.median(samples)
+        for name, fn in fns.items():
+            start = time.perf_counter()
+            fn()
+            samples[name].append((time.perf_counter() - start) * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 def bench_model(name: str, repeats: int) -> dict[str, float]:
@@ -61,11 +64,9 @@ def bench_model(name: str, repeats: int) -> dict[str, float]:
         page_arrays(tracer(x), DEFAULT_STAGE)
 
     trace = tracer(x)
-    return {
-        "bare_ms": median_ms(bare, repeats),
-        "full_ms": median_ms(full, repeats),
-        "rerender_ms": median_ms(lambda: page_arrays(trace, "stem"), repeats),
-    }
+    return median_ms(
+        {"bare_ms": bare, "full_ms": full, "rerender_ms": lambda: page_arrays(trace, "stem")}, repeats
+    )
 
 
 def apptest_rerender_ms(repeats: int) -> float:
