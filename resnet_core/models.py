@@ -24,7 +24,6 @@ __all__ = [
     "Bottleneck",
     "CifarResNetConfig",
     "ResNet",
-    "SeedResNet",
     "build_model",
     "cifar_resnet",
     "count_params",
@@ -208,8 +207,6 @@ def seed_resnet(num_classes: int = 1000, skip: bool = True, batch_norm: bool = T
     layer1 = [(BasicBlock, 64, 1), (Bottleneck, 64, 1), (Bottleneck, 64, 1)]
     return ResNet([layer1], num_classes, stem="imagenet", skip=skip, batch_norm=batch_norm)
 
-
-SeedResNet = seed_resnet
 
 
 @dataclass(frozen=True)

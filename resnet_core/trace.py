@@ -129,13 +129,9 @@ def shortcut_text(block: BlockTrace) -> str:
     return f"{block.shortcut} shortcut" if block.shortcut != "none" else "no shortcut (plain)"
 
 
-def _stem(model: nn.Module, blocks: list[str]) -> tuple[str, ...]:
-    return ("conv1", "bn1", "relu", "maxpool")
-
-
 SELECTORS: dict[str, Callable[[nn.Module, list[str]], tuple[str, ...]]] = {
     "input": lambda model, blocks: (),
-    "stem": _stem,
+    "stem": lambda model, blocks: ("conv1", "bn1", "relu", "maxpool"),
     "first_block": lambda model, blocks: tuple(blocks[:1]),
     "other_blocks": lambda model, blocks: tuple(blocks[1:]),
     "pool": lambda model, blocks: ("avgpool",),
@@ -153,7 +149,7 @@ class Tracer:
         self.params = {name: count_params(m) for name, m in self.modules.items()}
         self.blocks = [name for name, _ in residual_blocks(model)]
         self.stage_modules = {s.key: SELECTORS[s.selects](model, self.blocks) for s in STAGES}
-        self.block_inputs = _block_input_nodes(model, self.blocks)
+        self.block_inputs = _block_input_nodes(self.blocks)
         nodes = [names[-1] for names in self.stage_modules.values() if names]
         for name in self.blocks:
             block = self.modules[name]
@@ -253,7 +249,7 @@ def _branch_tail(block: nn.Module) -> str:
     return "bn3" if hasattr(block, "bn3") else "bn2"
 
 
-def _block_input_nodes(model: nn.Module, blocks: list[str]) -> dict[str, str]:
+def _block_input_nodes(blocks: list[str]) -> dict[str, str]:
     """For each block, the node that feeds it: the stem's output, then each previous block's.
 
     Every model here is a torchvision-style ResNet whose blocks run one after another.
