@@ -15,6 +15,7 @@ import asyncio
 import io
 import os
 import platform
+import re
 import shutil
 import statistics
 import subprocess
@@ -68,6 +69,42 @@ async def settle(page) -> None:
     )
 
 
+async def start_one_epoch(page) -> tuple[float, int]:
+    """Set Epochs to 1 and press Train; a run of another length is stopped and the value typed again.
+
+    Returns when the kept run was started and how many runs had to be stopped first.
+    """
+    field = page.get_by_label("Epochs", exact=True)
+    bar = page.get_by_test_id("stProgress").first
+    for retries in range(5):
+        await field.fill("1")
+        await field.press("Enter")
+        await settle(page)
+        start = time.perf_counter()
+        await page.get_by_role("button", name="Train", exact=True).click()
+        await page.get_by_text(re.compile(r"step \d+ of \d+")).first.wait_for()
+        if re.search(r"step \d+ of 15\b", await bar.inner_text()):  # 1 epoch of the preset: 480 // 32
+            return start, retries
+        await page.get_by_role("button", name="Stop", exact=True).click()
+        await settle(page)
+    raise RuntimeError("the Epochs field did not keep the value 1 in 5 tries")
+
+
+async def wait_for_training(page, start: float, result: dict) -> float:
+    """Seconds until the epoch tables appear; the progress line seen last goes into the error otherwise."""
+    done = page.get_by_text("Epoch by epoch")
+    last = ""
+    while time.perf_counter() - start < READY_TIMEOUT_MS / 1000:
+        if await done.count():
+            return time.perf_counter() - start
+        bars = page.get_by_test_id("stProgress")
+        if await bars.count():
+            last = (await bars.first.inner_text()).strip()
+            result.setdefault("timeline", []).append((round(time.perf_counter() - start, 1), last))
+        await asyncio.sleep(2)
+    raise TimeoutError(f"no epoch table after {READY_TIMEOUT_MS / 1000:.0f} s; last progress: {last!r}")
+
+
 async def learner(browser, url: str, index: int, trains: bool) -> dict:
     """One learner: open the app, upload a picture, wait for its trace; maybe train too."""
     context = await browser.new_context(viewport={"width": 1280, "height": 1400})
@@ -94,15 +131,9 @@ async def learner(browser, url: str, index: int, trains: bool) -> dict:
         if trains:
             await page.get_by_test_id("stSidebarNav").get_by_text("Training Lab", exact=True).click()
             await page.get_by_role("button", name="Train").wait_for()
-            field = page.get_by_label("Epochs", exact=True)
-            while await field.input_value() != "1":  # a keystroke can land mid-rerun: type until it sticks
-                await field.fill("1")
-                await field.press("Enter")
-                await settle(page)
-            train_start = time.perf_counter()
-            await page.get_by_role("button", name="Train").click()
-            await page.get_by_text("Epoch by epoch").wait_for()
-            result["train_s"] = time.perf_counter() - train_start
+            await settle(page)  # the page's first run sets the preset's values: type only once it has arrived
+            train_start, result["retries"] = await start_one_epoch(page)
+            result["train_s"] = await wait_for_training(page, train_start, result)
         shown = await page.get_by_test_id("stException").count()
         if shown:
             result["error"] = "exception shown on the page"
@@ -154,8 +185,15 @@ async def main_async(args: argparse.Namespace) -> None:
                       f"{percentile(ready, 95):.1f} | "
                       f"{statistics.median(trained) if trained else float('nan'):.1f} | {len(errors)} | "
                       f"{memory['VmRSS'] / 1024:.0f} | {memory['VmHWM'] / 1024:.0f} |")
+                restarts = sum(r.get("retries", 0) for r in results)
+                if restarts:
+                    print(f"  {restarts} training(s) stopped and restarted: the Epochs field had not kept 1")
                 for failure in errors:
                     print(f"  session {failure['index']}: {failure['error'] or 'not ready'}")
+                if args.verbose:
+                    for r in results:
+                        print(f"  session {r['index']}: ready {r['ready_s']}, trained {r['train_s']}, "
+                              f"progress {r.get('timeline', [])}")
             await browser.close()
     finally:
         server.terminate()
@@ -167,6 +205,7 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--trainers", type=int, default=5)
     parser.add_argument("--waves", type=int, default=2)
+    parser.add_argument("--verbose", action="store_true", help="print each session's progress timeline")
     parser.add_argument("--cooldown", type=float, default=20.0, help="seconds to wait after a wave closes")
     asyncio.run(main_async(parser.parse_args()))
 

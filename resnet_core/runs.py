@@ -37,7 +37,7 @@ class Run:
     status: str = "waiting"  # waiting, running, done, stopped or failed
     records: list[Record] = field(default_factory=list)  # appended as the nets learn
     error: str = ""  # one line when status is "failed"
-    total_steps: int = 0  # steps per net, known once the data is loaded
+    total_steps: int = 0  # steps per net: planned at the start, exact once the data is loaded
     started: float = 0.0  # time.monotonic() when training began
     finished: float = 0.0  # time.monotonic() when it ended
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -77,7 +77,7 @@ class RunManager:
 
     def start(self, config: TrainConfig) -> Run:
         """Queue ``config`` and return its :class:`Run` at once; training happens in a thread."""
-        run = Run(next(self._ids), config)
+        run = Run(next(self._ids), config, total_steps=total_steps(config, config.train_size))
         with self._lock:
             self._runs[run.id] = run
             finished = [old for old in self._runs.values() if not old.active]

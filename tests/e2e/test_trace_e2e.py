@@ -1,6 +1,7 @@
 """Pipeline Trace in a real browser: the cat's six stages, an upload, the skip addition."""
 
 import pytest
+from playwright.sync_api import expect
 
 from resnet_core.api import trace_image
 from resnet_core.samples import sample_path
@@ -20,12 +21,14 @@ def open_trace(tab, url):
 def test_cat_shows_six_stages_with_the_engines_shapes(page, server):
     open_trace(page, server["url"])
     expected = trace_image(sample_path("cat"), "seed", "auto")  # torch computes the reference
+    # The flow's buttons ("Inspect" x5 and "Inspecting") can arrive a moment after the text: wait for them.
+    expect(page.get_by_role("button", name="Inspect")).to_have_count(6, timeout=60_000)
+    settle(page)
     text = page.get_by_test_id("stMain").inner_text()
     for stage in expected.trace.stages:
         assert stage.stage.title in text
         assert seed_shape(stage.output_shape) in text
         assert str([1, *stage.output_shape]) in text
-    assert page.get_by_role("button", name="Inspect").count() == 6  # "Inspect" x5 and "Inspecting"
     assert "Chelsea the cat" in text
 
 
