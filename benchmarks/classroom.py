@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import io
 import os
 import platform
@@ -105,17 +106,18 @@ async def wait_for_training(page, start: float, result: dict) -> float:
     raise TimeoutError(f"no epoch table after {READY_TIMEOUT_MS / 1000:.0f} s; last progress: {last!r}")
 
 
-async def learner(browser, url: str, index: int, trains: bool) -> dict:
+async def learner(browser, url: str, index: int, trains: bool, artifacts: Path) -> dict:
     """One learner: open the app, upload a picture, wait for its trace; maybe train too."""
     context = await browser.new_context(viewport={"width": 1280, "height": 1400})
     page = await context.new_page()
     page.set_default_timeout(READY_TIMEOUT_MS)
-    result = {"index": index, "error": "", "ready_s": None, "train_s": None}
+    result = {"index": index, "error": "", "ready_s": None, "train_s": None, "phase": "open"}
     start = time.perf_counter()
     try:
         await page.goto(url)
         await page.get_by_text("Key insight").first.wait_for()
         await settle(page)
+        result["phase"] = "upload"
         picture = {"name": f"learner{index}.png", "mimeType": "image/png", "buffer": upload_png(index)}
         shown = page.get_by_text(f"Your upload: learner{index}.png")
         for _ in range(5):  # an upload sent while the page is re-rendering can be dropped: send again
@@ -129,6 +131,7 @@ async def learner(browser, url: str, index: int, trains: bool) -> dict:
         await settle(page)
         result["ready_s"] = time.perf_counter() - start
         if trains:
+            result["phase"] = "train"
             await page.get_by_test_id("stSidebarNav").get_by_text("Training Lab", exact=True).click()
             await page.get_by_role("button", name="Train").wait_for()
             await settle(page)  # the page's first run sets the preset's values: type only once it has arrived
@@ -138,14 +141,17 @@ async def learner(browser, url: str, index: int, trains: bool) -> dict:
         if shown:
             result["error"] = "exception shown on the page"
     except Exception as error:  # a benchmark reports failures, it does not stop on the first
-        result["error"] = f"{type(error).__name__}: {str(error).splitlines()[0]}"
-    finally:
-        await context.close()
+        result["error"] = f"{result['phase']}: {type(error).__name__}: {str(error).splitlines()[0]}"
+    if result["error"]:
+        artifacts.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(Exception):
+            await page.screenshot(path=artifacts / f"session{index}.png", full_page=True)
+    await context.close()
     return result
 
 
-async def wave(browser, url: str, sessions: int, trainers: int) -> list[dict]:
-    return await asyncio.gather(*(learner(browser, url, i, i < trainers) for i in range(sessions)))
+async def wave(browser, url: str, sessions: int, trainers: int, artifacts: Path) -> list[dict]:
+    return await asyncio.gather(*(learner(browser, url, i, i < trainers, artifacts) for i in range(sessions)))
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -156,11 +162,13 @@ async def main_async(args: argparse.Namespace) -> None:
     from playwright.async_api import async_playwright
 
     port = _free_port()
+    args.artifacts.mkdir(parents=True, exist_ok=True)
+    log = (args.artifacts / "server.log").open("w")  # the server's own output, for failed sessions
     env = {**os.environ, "RESNET_TRACE_OFFLINE": "1"}
     server = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
          "--server.address", "127.0.0.1"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -174,7 +182,7 @@ async def main_async(args: argparse.Namespace) -> None:
             print(HEADER.format(day=date.today(), machine=platform.machine(), cores=os.cpu_count(), **vars(args)))
             for number in range(1, args.waves + 1):
                 wall, cpu = time.perf_counter(), cpu_seconds(server.pid)
-                results = await wave(browser, url, args.sessions, args.trainers)
+                results = await wave(browser, url, args.sessions, args.trainers, args.artifacts / f"wave{number}")
                 wall, cpu = time.perf_counter() - wall, cpu_seconds(server.pid) - cpu
                 await asyncio.sleep(args.cooldown)  # sessions closed: let the server drop their state
                 ready = [r["ready_s"] for r in results if r["ready_s"] is not None]
@@ -198,6 +206,7 @@ async def main_async(args: argparse.Namespace) -> None:
     finally:
         server.terminate()
         server.wait(timeout=30)
+        log.close()
 
 
 def main() -> None:
@@ -205,6 +214,8 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--trainers", type=int, default=5)
     parser.add_argument("--waves", type=int, default=2)
+    parser.add_argument("--artifacts", type=Path, default=ROOT / "test-artifacts" / "classroom",
+                        help="where a failed session's screenshot goes")
     parser.add_argument("--verbose", action="store_true", help="print each session's progress timeline")
     parser.add_argument("--cooldown", type=float, default=20.0, help="seconds to wait after a wave closes")
     asyncio.run(main_async(parser.parse_args()))
