@@ -26,9 +26,16 @@ def test_page_opens_on_the_cat_with_all_six_stages(app):
     assert "Chelsea the cat" in _texts(app)
     cards = [b.key for b in app.button if b.key and b.key.startswith("flow_")]
     assert cards == [f"flow_{s.key}" for s in STAGES]
-    for shape in ("224 × 224 × 3", "56 × 56 × 64", "56 × 56 × 256", "1 × 1 × 256", "1000", "[1, 64, 56, 56]"):
-        assert shape in _texts(app)
+    for shape in ("224 × 224 × 3", "56 × 56 × 64", "56 × 56 × 256", "1 × 1 × 256", "[1, 10]", "[1, 64, 56, 56]"):
+        assert shape in _texts(app)  # the bundled weights know the 10 shape classes
+    assert "instead of the lesson's 1000" in _texts(app)
     assert "Key insight" in " ".join(i.value for i in app.info)
+
+
+def test_untrained_seed_model_has_the_lessons_1000_way_layer(app):
+    app.sidebar.selectbox[1].set_value("none").run()
+    assert not app.exception
+    assert "[1, 1000]" in _texts(app) and "untrained" in app.warning[0].value
 
 
 def test_every_stage_opens_without_rerunning_the_network(app, monkeypatch):

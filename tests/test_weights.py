@@ -68,11 +68,19 @@ def test_malicious_pickle_is_refused_and_never_runs(torch_home, tmp_path, monkey
     assert any("could not be read" in note for note in loaded.notes)
 
 
-def test_seed_auto_uses_bundled_weights_when_shipped():
+def test_seed_auto_uses_the_bundled_weights():
     loaded = load_model("seed", "auto")
-    expected = "bundled" if weights.BUNDLED_PATH.is_file() else "none"
-    assert loaded.weights == expected
-    assert loaded.label == LABELS[expected]
+    assert loaded.weights == "bundled"
+    assert loaded.label == LABELS["bundled"]
+
+
+def test_seed_auto_says_so_when_the_bundled_file_is_missing(monkeypatch, tmp_path):
+    monkeypatch.setattr(weights, "BUNDLED_PATH", tmp_path / "seed_shapes.pt")
+    loaded = load_model("seed", "auto")
+    assert loaded.weights == "none"
+    assert any("bundled weights are missing" in note for note in loaded.notes)
+    with pytest.raises(WeightsError):
+        load_model("seed", "bundled")
 
 
 def test_impossible_choices_are_explained():
@@ -109,8 +117,7 @@ def test_failed_download_is_remembered_for_the_process(monkeypatch, torch_home):
 
 @pytest.mark.parametrize("shape", ["star", "ring", "checkerboard"])
 def test_bundled_seed_model_names_the_shape_samples(shape):
-    if not weights.BUNDLED_PATH.is_file():
-        pytest.skip(f"{weights.BUNDLED_PATH} is absent: train it with the commands in README.md")
+    assert weights.BUNDLED_PATH.is_file(), "the bundled weights ship in assets/ (README: Bundled weights)"
     from resnet_core.api import trace_image
     from resnet_core.samples import sample_path
 

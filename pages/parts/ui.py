@@ -103,3 +103,10 @@ def weights_banner(loaded: LoadedModel) -> None:
         st.success(text, icon=":material/verified:")
     for note in loaded.notes:
         st.caption(f"Why: {note}")
+    if loaded.weights == "bundled":
+        st.caption(
+            f"These weights know {len(loaded.categories)} shape classes ({', '.join(loaded.categories)}), so "
+            f"the last layer outputs {len(loaded.categories)} scores instead of the lesson's 1000, and a photo "
+            "is forced into one of the shapes. Pick a shape sample to see them named, or weights **none** for "
+            "the lesson's 1000-way layer."
+        )
