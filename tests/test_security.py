@@ -52,10 +52,3 @@ def test_streamlit_config_is_set_for_serving_a_class():
     # no full garbage collection after every (fragment) run: it holds the GIL for about 0.25 s
     assert config["runner"]["postScriptGC"] is False
 
-
-def test_the_pages_freeze_the_import_time_heap_out_of_the_collectors_reach():
-    import gc
-
-    import pages.parts  # noqa: F401  (imported once per process: torch, torchvision, plotly, engine)
-
-    assert gc.get_freeze_count() > 100_000
