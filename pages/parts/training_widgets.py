@@ -99,27 +99,29 @@ def _smooth(values: list[float], weight: float = 0.8) -> list[float]:
 
 def curves(run: Run, metric: str, title: str) -> go.Figure:
     """Per-step training ``metric`` of both nets on the same axes (smoothed)."""
-    fig = go.Figure()
+    traces = []
     for net, (label, colour) in NETS.items():
         rows = [r for r in run.records if r.kind == "step" and r.model == net]
-        if net in ("resnet", "plain") and (rows or net == "resnet" or run.config.compare):
+        if rows or net == "resnet" or run.config.compare:
             ys = _smooth([getattr(r, metric) for r in rows])
-            fig.add_scatter(x=[r.step for r in rows], y=ys, name=label, line_color=colour, mode="lines")
-    fig.update_layout(title=title, xaxis_title="step", height=320, margin=dict(t=40, b=30, l=10, r=10))
-    return fig
+            traces.append(go.Scatter(x=[r.step for r in rows], y=ys, name=label, line_color=colour, mode="lines"))
+    # one constructor: plotly validates once (this redraws every second while a run is live)
+    return go.Figure(traces, layout=dict(title=title, xaxis_title="step", height=320,
+                                         margin=dict(t=40, b=30, l=10, r=10)))
 
 
 def gradient_chart(run: Run) -> go.Figure:
     """Gradient norm of each conv layer on the main path, input to output, both nets (log scale)."""
-    fig = go.Figure()
+    traces = []
     for net, (label, colour) in NETS.items():
         norms = {k: v for k, v in gradient_profile(run.records, net).items() if "downsample" not in k}
-        fig.add_scatter(x=list(range(1, len(norms) + 1)), y=list(norms.values()), name=label,
-                        line_color=colour, mode="lines+markers", text=list(norms), hoverinfo="text+y+name")
-    fig.update_layout(title="Gradient flow: conv layers from input (left) to output (right)", height=320,
-                      xaxis_title="conv layer", yaxis_title="gradient norm", yaxis_type="log", yaxis_dtick=1,
-                      margin=dict(t=40, b=30, l=10, r=10))
-    return fig
+        traces.append(go.Scatter(x=list(range(1, len(norms) + 1)), y=list(norms.values()), name=label,
+                                 line_color=colour, mode="lines+markers", text=list(norms),
+                                 hoverinfo="text+y+name"))
+    return go.Figure(traces, layout=dict(
+        title="Gradient flow: conv layers from input (left) to output (right)", height=320,
+        xaxis_title="conv layer", yaxis_title="gradient norm", yaxis_type="log", yaxis_dtick=1,
+        margin=dict(t=40, b=30, l=10, r=10)))
 
 
 def progress_ui(run: Run, waiting_ahead: int, max_running: int) -> None:
