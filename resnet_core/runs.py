@@ -37,7 +37,7 @@ class Run:
     status: str = "waiting"  # waiting, running, done, stopped or failed
     records: list[Record] = field(default_factory=list)  # appended as the nets learn
     error: str = ""  # one line when status is "failed"
-    total_steps: int = 0  # steps per net: planned at the start, exact once the data is loaded
+    total_steps: int = 0  # steps per net, from the config (known while the run still waits)
     started: float = 0.0  # time.monotonic() when training began
     finished: float = 0.0  # time.monotonic() when it ended
     stop_event: threading.Event = field(default_factory=threading.Event)
@@ -115,7 +115,6 @@ class RunManager:
         run.status = "running"
         torch.set_num_threads(TRAIN_THREADS)
         run.started = time.monotonic()
-        run.total_steps = total_steps(run.config, run.config.train_size)
         for record in train(run.config, stop=run.stop_event):
             run.records.append(record)
         run.status = "stopped" if run.stop_event.is_set() else "done"

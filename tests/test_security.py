@@ -51,4 +51,3 @@ def test_streamlit_config_is_set_for_serving_a_class():
     assert config["browser"]["gatherUsageStats"] is False
     # no full garbage collection after every (fragment) run: it holds the GIL for about 0.25 s
     assert config["runner"]["postScriptGC"] is False
-

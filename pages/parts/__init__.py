@@ -6,7 +6,7 @@ first use. Python holds this package's import lock meanwhile, so when several br
 start at once they wait here instead of racing each other through those imports, which can hand
 one thread a half-initialised module ("cannot import name ... from partially initialized module",
 "partially initialized module 'pandas' has no attribute 'Series'"). Every page and ``app.py``
-import from here before anything else; ``tests/test_security.py`` checks that a whole tour of the
+import from here before anything else; ``tests/test_serving.py`` checks that a whole tour of the
 pages imports nothing new from these libraries afterwards.
 
 Then ``gc.freeze()`` moves the few hundred thousand objects these imports created out of the
@@ -21,7 +21,6 @@ import orjson  # noqa: F401  (plotly's JSON encoder)
 import pandas as pd
 import plotly.graph_objects as go
 import plotly.io
-import plotly.subplots
 import plotly.tools
 import pyarrow as pa
 import torch
@@ -41,16 +40,20 @@ import resnet_core.training_report  # noqa: F401
 
 def _warm_up() -> None:
     """Take once, here, the lazy import paths that the pages' charts, tables and uploads would take."""
+    from pages.parts.trace_views import heatmap, side_by_side  # the trace page's own figure builders
+
     Image.init()  # every Pillow format plugin
-    figure = plotly.subplots.make_subplots(rows=1, cols=3, subplot_titles=("a", "b", "c"))
-    figure.add_trace(go.Heatmap(z=np.zeros((2, 2)), zmin=-1, zmax=1, colorscale="RdBu_r"), 1, 1)
-    figure.add_trace(go.Bar(x=[0.5], y=["a"], orientation="h", text=["50%"], marker_color="#d1495b"), 1, 2)
-    figure.add_trace(go.Scatter(x=[1], y=[1.0], mode="lines+markers", line_color="#1f77b4"), 1, 3)
-    figure.update_layout(title="t", height=300, margin=dict(t=40), yaxis_type="log", yaxis_dtick=1,
-                         yaxis_title="y", xaxis=dict(range=[0, 1], tickformat=".0%", title="p"))
-    figure.update_xaxes(showticklabels=False, scaleanchor="y")
-    figure.update_yaxes(autorange="reversed")
-    plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True))
+    z = np.zeros((2, 2))
+    figures = [
+        heatmap(z, "t"),
+        side_by_side([z, z], ["a", "b"], 1.0),
+        go.Figure(go.Bar(x=[0.5], y=["a"], orientation="h", text=["50%"], marker_color="#d1495b"),
+                  layout=dict(xaxis=dict(range=[0, 1], tickformat=".0%", title="p"))),
+        go.Figure(go.Scatter(x=[1], y=[1.0], mode="lines+markers", line_color="#1f77b4"),
+                  layout=dict(yaxis_type="log", yaxis_dtick=1, yaxis_title="y", xaxis_title="x")),
+    ]
+    for figure in figures:
+        plotly.io.to_json(plotly.tools.return_figure_from_figure_or_data(figure, validate_figure=True))
     pa.Table.from_pandas(pd.DataFrame({"a": [1], "b": ["x"], "c": [0.5]}))
 
 

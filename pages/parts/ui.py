@@ -104,9 +104,10 @@ def weights_banner(loaded: LoadedModel) -> None:
     for note in loaded.notes:
         st.caption(f"Why: {note}")
     if loaded.weights == "bundled":
+        n = len(loaded.categories)
         st.caption(
-            f"These weights know {len(loaded.categories)} shape classes ({', '.join(loaded.categories)}), so "
-            f"the last layer outputs {len(loaded.categories)} scores instead of the lesson's 1000, and a photo "
+            f"These weights know {n} shape classes ({', '.join(loaded.categories)}), so "
+            f"the last layer outputs {n} scores instead of the lesson's 1000, and a photo "
             "is forced into one of the shapes. Pick a shape sample to see them named, or weights **none** for "
             "the lesson's 1000-way layer."
         )
