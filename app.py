@@ -1,17 +1,24 @@
-"""ResNet Pipeline Trace: the entry point only declares navigation."""
+"""ResNet Pipeline Trace: the server. ``streamlit run app.py`` serves the pages of ``navigation.py``.
+
+Start-up is one explicit step: Streamlit's ``st.App`` runs the lifespan below once, before the
+server accepts its first connection, so imports, the default model, the first trace and the
+quiz's answers are ready when the first learner arrives; at shutdown it ends every training.
+"""
+
+import asyncio
+from contextlib import asynccontextmanager
 
 import streamlit as st
 
-import pages.parts  # noqa: F401  (imports torch and the engine once, one session at a time: see its docstring)
 
-st.set_page_config(
-    page_title="ResNet Pipeline Trace", page_icon=":material/account_tree:", layout="wide"
-)
+@asynccontextmanager
+async def lifespan(app: st.App):
+    """Warm everything up before serving (in a thread: the event loop stays free); stop trainings at exit."""
+    from pages.parts.common import shutdown, startup
 
-st.navigation(
-    [
-        st.Page("pages/pipeline_trace.py", title="Pipeline Trace", icon=":material/account_tree:", default=True),
-        st.Page("pages/training_lab.py", title="Training Lab", icon=":material/monitoring:"),
-        st.Page("pages/quiz.py", title="Quiz", icon=":material/quiz:"),
-    ]
-).run()
+    await asyncio.to_thread(startup)
+    yield
+    shutdown()
+
+
+app = st.App("navigation.py", lifespan=lifespan)

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.parts import trace_views, ui
+from pages.parts import trace_ui, trace_views
 from pages.parts.quiz_ui import model_quiz_ui
 from resnet_core.render import input_picture
 from resnet_core.stages import KEY_INSIGHT
@@ -14,19 +14,19 @@ st.write(
     "[batch, channels, height, width] order. Press **Inspect** to look inside a stage."
 )
 
-name, weights = ui.model_picker()
-picture = ui.picture_picker()
-model = ui.load_or_explain(name, weights)
+name, weights = trace_ui.model_picker()
+picture = trace_ui.picture_picker()
+model = trace_ui.load_or_explain(name, weights)
 if model is None:
     st.stop()
 loaded, _ = model
-trace = ui.traced(name, weights, picture.digest, picture.image)
+trace = trace_ui.traced(name, weights, picture.digest, picture.image)
 
 left, right = st.columns([1, 3])
 left.image(input_picture(trace.stages[0].activation), caption="What the network sees: the 224 × 224 crop",
            width="stretch")
 with right:
-    ui.weights_banner(loaded)
+    trace_ui.weights_banner(loaded)
     best = trace.top_k[0]
     st.markdown(
         f"**Picture:** {picture.caption}  \n**The network's best guess:** {best.label} ({best.prob:.1%})"

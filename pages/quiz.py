@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from pages.parts import quiz_ui
+from pages.parts import quiz_lab_ui, quiz_predict_ui, quiz_ui
 from resnet_core.quiz import practice_set
 
 st.title(":material/quiz: Quiz: skip connections and shapes")
@@ -27,6 +27,6 @@ with practice:
 with test:
     quiz_ui.test_ui(questions)
 with lab:
-    quiz_ui.lab_ui()
+    quiz_lab_ui.lab_ui()
 with predict:
-    quiz_ui.predict_ui()
+    quiz_predict_ui.predict_ui()

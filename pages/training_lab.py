@@ -2,7 +2,8 @@
 
 import streamlit as st
 
-from pages.parts import training_widgets as tw
+from pages.parts import training_ui as tw
+from resnet_core.errors import UserError
 from resnet_core.training_report import gradient_observation
 
 st.title("Training Lab")
@@ -18,8 +19,13 @@ run = manager.get(st.session_state.get("lab_run"))
 
 train_col, stop_col, _ = st.columns([1, 1, 4])
 if train_col.button("Train", type="primary", disabled=bool(run and run.active)):
-    run = manager.start(config)
-    st.session_state["lab_run"] = run.id
+    try:
+        config.validate(tw.LABELS)
+    except UserError as error:
+        st.error(str(error), icon=":material/block:")
+    else:
+        run = manager.start(config)
+        st.session_state["lab_run"] = run.id
 if stop_col.button("Stop", disabled=not (run and run.active)) and run:
     run.stop()
 

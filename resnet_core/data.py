@@ -14,10 +14,6 @@ raises :class:`DatasetUnavailable` with one line saying so and where the files g
 from __future__ import annotations
 
 import math
-import os
-import threading
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,15 +23,20 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 from torch.nn import functional as F
 
+from resnet_core.errors import UserError
 from resnet_core.images import IMAGENET_MEAN, IMAGENET_STD
+from resnet_core.settings import data_dir, download_blocked
 
 __all__ = [
     "DATASETS",
-    "DEFAULT_DATA_DIR",
+    "MAX_SIZE",
+    "MIN_SIZE",
     "SHAPES_CLASSES",
     "DatasetUnavailable",
     "Split",
+    "check_image_size",
     "load_dataset",
+    "num_classes",
     "shape_grid",
     "shape_image",
     "shapes_split",
@@ -55,12 +56,11 @@ SHAPES_CLASSES: tuple[str, ...] = (
     "dots",
 )
 DATASETS: tuple[str, ...] = ("shapes", "cifar10", "fashionmnist", "mnist")
-DEFAULT_DATA_DIR = Path(os.environ.get("RESNET_TRACE_DATA", "data"))
-MIN_SIZE, MAX_SIZE = 16, 224
+MIN_SIZE, MAX_SIZE = 16, 224  # pixels per side the datasets can be drawn or resized to
 _SPLIT_IDS = {"train": 0, "val": 1}
 
 
-class DatasetUnavailable(RuntimeError):
+class DatasetUnavailable(UserError):
     """A dataset whose files are missing and cannot be downloaded; the message is one line."""
 
 
@@ -193,9 +193,10 @@ def _draw(label: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return np.asarray(image)
 
 
-def _check_size(image_size: int) -> None:
+def check_image_size(image_size: int, label: str = "image size") -> None:
+    """Raise a UserError naming ``label`` unless ``image_size`` is between MIN_SIZE and MAX_SIZE pixels."""
     if not MIN_SIZE <= image_size <= MAX_SIZE:
-        raise ValueError(f"image size must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {image_size}")
+        raise UserError(f"{label} must be between {MIN_SIZE} and {MAX_SIZE} pixels, got {image_size}")
 
 
 def _sample_rng(seed: int, split: str, index: int) -> np.random.Generator:
@@ -206,13 +207,13 @@ def shape_image(
     label: int, image_size: int = 224, seed: int = 0, index: int = 0, split: str = "val"
 ) -> Image.Image:
     """Sample ``index`` of class ``label`` as a PIL image (deterministic for its arguments)."""
-    _check_size(image_size)
+    check_image_size(image_size)
     return Image.fromarray(_draw(label, image_size, _sample_rng(seed, split, index * 10 + label)))
 
 
 def shapes_split(size: int, image_size: int, seed: int = 0, split: str = "train") -> Split:
     """``size`` shapes of ``image_size`` pixels, classes in turn (balanced), deterministic per seed."""
-    _check_size(image_size)
+    check_image_size(image_size)
     labels = torch.arange(size, dtype=torch.int64) % len(SHAPES_CLASSES)
     images = np.stack(
         [_draw(int(label), image_size, _sample_rng(seed, split, i)) for i, label in enumerate(labels)]
@@ -236,7 +237,7 @@ def shape_grid(
 # torchvision datasets: read from a data folder, downloaded only when reachable
 
 _TORCHVISION = {
-    # name: (torchvision class name, folder the files go in, download host probed first)
+    # name: (torchvision class name, folder the files go in, host they download from)
     "cifar10": ("CIFAR10", "cifar-10-batches-py", "www.cs.toronto.edu"),
     "fashionmnist": (
         "FashionMNIST",
@@ -245,23 +246,16 @@ _TORCHVISION = {
     ),
     "mnist": ("MNIST", "MNIST/raw", "ossci-datasets.s3.amazonaws.com"),
 }
+_TORCHVISION_CLASSES = 10  # each of the three has ten classes
 
 
-def _reachable(host: str, timeout: float = 3.0) -> bool:
-    """True when ``https://host`` answers within ``timeout`` seconds (DNS included, in a thread)."""
-    answer: list[bool] = []
-
-    def probe() -> None:
-        try:
-            urllib.request.urlopen(f"https://{host}", timeout=timeout).close()
-            answer.append(True)
-        except OSError as error:  # an HTTP error status still proves the host is reachable
-            answer.append(isinstance(error, urllib.error.HTTPError))
-
-    thread = threading.Thread(target=probe, daemon=True)
-    thread.start()
-    thread.join(timeout)
-    return bool(answer and answer[0])
+def num_classes(name: str) -> int:
+    """How many classes dataset ``name`` has (known without loading it)."""
+    if name == "shapes":
+        return len(SHAPES_CLASSES)
+    if name in _TORCHVISION:
+        return _TORCHVISION_CLASSES
+    raise UserError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
 
 
 def _torchvision_split(name: str, root: Path, train: bool, download: bool) -> Split:
@@ -284,14 +278,14 @@ def _load_torchvision(name: str, root: Path, allow_download: bool) -> tuple[Spli
     except RuntimeError:
         pass
     _, folder, host = _TORCHVISION[name]
-    offline = os.environ.get("RESNET_TRACE_OFFLINE") == "1"
-    if allow_download and not offline and _reachable(host):
+    why = download_blocked(host) if allow_download else "downloads are not allowed here."
+    if not why:
         try:
             return _torchvision_split(name, root, True, True), _torchvision_split(name, root, False, True)
         except (RuntimeError, OSError):
-            pass
+            why = f"the download from {host} failed."
     raise DatasetUnavailable(
-        f"{name} is not in {root.resolve()} and cannot be downloaded (offline?): "
+        f"{name} is not in {root.resolve()} and cannot be downloaded ({why}): "
         f"put its files in {(root / folder).resolve()} or connect to the internet and try again."
     )
 
@@ -310,18 +304,20 @@ def load_dataset(
     train_size: int,
     val_size: int,
     seed: int = 0,
-    data_dir: str | Path = DEFAULT_DATA_DIR,
+    folder: str | Path | None = None,
     allow_download: bool = True,
 ) -> tuple[Split, Split]:
-    """Train and validation splits of ``name``; raises DatasetUnavailable when files are missing."""
-    _check_size(image_size)
+    """Train and validation splits of ``name`` (torchvision sets from ``folder``, default the server's data folder).
+
+    Raises DatasetUnavailable when the files are missing and cannot be downloaded.
+    """
+    check_image_size(image_size)
     if name == "shapes":
         return shapes_split(train_size, image_size, seed, "train"), shapes_split(
             val_size, image_size, seed, "val"
         )
-    if name not in _TORCHVISION:
-        raise ValueError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
-    train, val = _load_torchvision(name, Path(data_dir), allow_download)
+    num_classes(name)  # an unknown name is refused here
+    train, val = _load_torchvision(name, Path(folder) if folder else data_dir(), allow_download)
     return _subset(train, train_size, seed), _subset(val, val_size, seed)
 
 

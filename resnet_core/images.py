@@ -20,6 +20,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
 from torchvision.transforms import v2 as T
 
+from resnet_core.errors import UserError, one_line
+
 __all__ = [
     "ALLOWED_FORMATS",
     "IMAGENET_MEAN",
@@ -61,7 +63,7 @@ MODE_NOTES = {  # what converting from each unusual mode means, in words
 }
 
 
-class ImageError(ValueError):
+class ImageError(UserError):
     """A file the app refuses, with a one-line reason a learner can act on."""
 
 
@@ -88,7 +90,7 @@ def read_image(data: bytes, name: str = "upload") -> LoadedImage:
     try:
         image.load()
     except (OSError, SyntaxError, ValueError) as error:  # PIL reports truncation as OSError
-        raise ImageError(f"{name} is truncated or corrupt ({_first_line(error)}).") from None
+        raise ImageError(f"{name} is truncated or corrupt ({one_line(error)}).") from None
     return _normalise(image)
 
 
@@ -135,7 +137,7 @@ def _open(data: bytes, name: str) -> Image.Image:
             f"{name} is not an image this app can read (use JPEG, PNG, WebP, GIF, BMP or TIFF)."
         ) from None
     except (OSError, SyntaxError, ValueError) as error:
-        raise ImageError(f"{name} is truncated or corrupt ({_first_line(error)}).") from None
+        raise ImageError(f"{name} is truncated or corrupt ({one_line(error)}).") from None
     if image.format not in ALLOWED_FORMATS:
         raise ImageError(
             f"{name} is a {image.format} file; use JPEG, PNG, WebP, GIF, BMP or TIFF."
@@ -196,10 +198,6 @@ def _high_depth_to_l(image: Image.Image) -> Image.Image:
     top = 65535.0 if image.mode.startswith("I;16") else max(float(values.max()), 1.0)
     scaled = np.clip(values / top * 255.0, 0, 255).round().astype(np.uint8)
     return Image.fromarray(scaled, mode="L")
-
-
-def _first_line(error: BaseException) -> str:
-    return str(error).splitlines()[0] if str(error) else type(error).__name__
 
 
 @functools.lru_cache(maxsize=8)

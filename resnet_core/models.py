@@ -8,6 +8,7 @@ tracer treats both families alike.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -17,7 +18,10 @@ from torchvision.models import resnet18, resnet34, resnet50
 from torchvision.models.resnet import BasicBlock as TVBasicBlock
 from torchvision.models.resnet import Bottleneck as TVBottleneck
 
+from resnet_core.errors import UserError
+
 __all__ = [
+    "CIFAR_DEPTHS",
     "MODEL_NAMES",
     "TORCHVISION_MODELS",
     "BasicBlock",
@@ -25,12 +29,17 @@ __all__ = [
     "CifarResNetConfig",
     "ResNet",
     "build_model",
+    "check_cifar_depth",
     "cifar_resnet",
     "count_params",
+    "init_weights",
     "is_residual_block",
     "residual_blocks",
     "seed_resnet",
 ]
+
+
+CIFAR_DEPTHS: tuple[int, ...] = (8, 14, 20, 32, 44, 56, 110)  # 6n+2; He et al. 2016 Table 6 uses 20 to 110
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -177,12 +186,7 @@ class ResNet(nn.Module):
         self._init_weights()
 
     def _init_weights(self) -> None:
-        for m in self.modules():
-            if isinstance(m, nn.Conv2d):
-                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu")
-            elif isinstance(m, nn.BatchNorm2d):
-                nn.init.ones_(m.weight)
-                nn.init.zeros_(m.bias)
+        init_weights(self)
 
     def forward(self, x: Tensor) -> Tensor:
         x = self.conv1(x)
@@ -209,11 +213,39 @@ def seed_resnet(num_classes: int = 1000, skip: bool = True, batch_norm: bool = T
 
 
 
+def init_weights(model: nn.Module, generator: torch.Generator | None = None) -> nn.Module:
+    """torchvision's ResNet initialisation, drawn from ``generator`` (torch's global one when None).
+
+    Convs: Kaiming normal, fan-out (He et al. 2015); BatchNorm: weight 1, bias 0; Linear: PyTorch's
+    default (Kaiming uniform with a = sqrt(5), bias uniform in +-1/sqrt(fan_in)). A generator that
+    belongs to the caller makes the weights independent of whatever other threads draw meanwhile.
+    """
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, nn.Conv2d):
+                nn.init.kaiming_normal_(m.weight, mode="fan_out", nonlinearity="relu", generator=generator)
+            elif isinstance(m, nn.BatchNorm2d):
+                nn.init.ones_(m.weight)
+                nn.init.zeros_(m.bias)
+            elif isinstance(m, nn.Linear):
+                nn.init.kaiming_uniform_(m.weight, a=math.sqrt(5), generator=generator)
+                bound = 1 / math.sqrt(m.in_features)
+                nn.init.uniform_(m.bias, -bound, bound, generator=generator)
+    return model
+
+
+def check_cifar_depth(depth: int, label: str = "depth") -> None:
+    """Raise a UserError naming ``label`` unless ``depth`` is 6n+2 with n >= 1."""
+    if depth < 8 or (depth - 2) % 6 != 0:
+        usual = ", ".join(str(d) for d in CIFAR_DEPTHS)
+        raise UserError(f"{label} must be 6n+2 ({usual}, ...), got {depth}")
+
+
 @dataclass(frozen=True)
 class CifarResNetConfig:
     """The CIFAR ResNet of He et al. 2016, section 4.2: depth 6n+2, stages of 16/32/64 channels."""
 
-    depth: int = 20  # 6n+2: 8, 14, 20, 32, 44, 56, 110
+    depth: int = 20  # 6n+2 (CIFAR_DEPTHS)
     num_classes: int = 10  # classes of the dataset
     skip: bool = True  # False builds the plain twin: same layers, no shortcuts
     batch_norm: bool = True  # False removes every BatchNorm (vanishing-gradient demo)
@@ -222,10 +254,9 @@ class CifarResNetConfig:
 
 def cifar_resnet(config: CifarResNetConfig) -> ResNet:
     """Build the CIFAR ResNet (or its plain twin) described by ``config``."""
-    if config.depth < 8 or (config.depth - 2) % 6 != 0:
-        raise ValueError(f"depth must be 6n+2 with n >= 1 (8, 14, 20, 32, 44, 56, 110), got {config.depth}")
-    if config.width <= 0:
-        raise ValueError(f"width must be positive, got {config.width}")
+    check_cifar_depth(config.depth)
+    if not config.width > 0:
+        raise UserError(f"width must be positive, got {config.width}")
     n = (config.depth - 2) // 6
     widths = [max(1, round(w * config.width)) for w in (16, 32, 64)]
     stages = [
@@ -250,13 +281,18 @@ TORCHVISION_MODELS: dict[str, Callable[..., nn.Module]] = {
 MODEL_NAMES: tuple[str, ...] = ("seed", *TORCHVISION_MODELS)
 
 
-def build_model(name: str, num_classes: int = 1000) -> nn.Module:
-    """Build an untrained pipeline model by name: ``seed``, ``resnet18``, ``resnet34`` or ``resnet50``."""
+def build_model(name: str, num_classes: int = 1000, generator: torch.Generator | None = None) -> nn.Module:
+    """Build an untrained pipeline model by name: ``seed``, ``resnet18``, ``resnet34`` or ``resnet50``.
+
+    With ``generator`` its weights are drawn from that generator alone (reproducible, thread-safe).
+    """
     if name == "seed":
-        return seed_resnet(num_classes)
-    if name in TORCHVISION_MODELS:
-        return TORCHVISION_MODELS[name](weights=None, num_classes=num_classes)
-    raise ValueError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+        model: nn.Module = seed_resnet(num_classes)
+    elif name in TORCHVISION_MODELS:
+        model = TORCHVISION_MODELS[name](weights=None, num_classes=num_classes)
+    else:
+        raise UserError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
+    return init_weights(model, generator) if generator is not None else model
 
 
 def is_residual_block(module: nn.Module) -> bool:

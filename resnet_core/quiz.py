@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from resnet_core.exercises import BlockSpec, SimpleResBlock, block_shortcut_params, predict_output, run_block
+from resnet_core.quiz_exercises import BlockSpec, SimpleResBlock, block_shortcut_params, predict_output, run_block
 
 __all__ = [
     "CHECKS",

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
@@ -21,11 +21,20 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from resnet_core.data import DEFAULT_DATA_DIR, Split, load_dataset, to_input
-from resnet_core.models import CifarResNetConfig, cifar_resnet, seed_resnet
+from resnet_core.data import DATASETS, Split, check_image_size, load_dataset, num_classes, to_input
+from resnet_core.errors import UserError
+from resnet_core.models import (
+    CifarResNetConfig,
+    check_cifar_depth,
+    cifar_resnet,
+    init_weights,
+    seed_resnet,
+)
 
 __all__ = [
     "DEGRADATION",
+    "DEVICES",
+    "OPTIMIZERS",
     "PRESETS",
     "Record",
     "TrainConfig",
@@ -43,6 +52,8 @@ __all__ = [
 ]
 
 MODELS = ("resnet", "plain")
+OPTIMIZERS = ("sgd", "adam")
+DEVICES = ("auto", "cpu", "cuda", "mps")
 
 
 @dataclass(frozen=True)
@@ -51,7 +62,7 @@ class TrainConfig:
 
     dataset: str = "shapes"  # shapes, cifar10, fashionmnist or mnist
     model: str = "cifar"  # "cifar": He et al. 2016 sec. 4.2 (depth 6n+2); "seed": the trace page's model
-    depth: int = 20  # layers of the CIFAR ResNet: 8, 14, 20, 32, 44, 56, 110
+    depth: int = 20  # layers of the CIFAR ResNet: 6n+2 (models.CIFAR_DEPTHS lists the usual ones)
     width: float = 1.0  # multiplier on the 16/32/64 channels of the CIFAR ResNet
     batch_norm: bool = True  # False removes every BatchNorm (the vanishing-gradient demo)
     compare: bool = True  # also train the plain twin (same layers, no skip connections)
@@ -68,8 +79,49 @@ class TrainConfig:
     warmup_steps: int = 0  # linear warm-up before the cosine decay
     seed: int = 0  # weights, data and batch order all follow from it
     grad_every: int = 10  # record every conv layer's gradient norm each this many steps
-    data_dir: str = str(DEFAULT_DATA_DIR)  # where cifar10/fashionmnist/mnist files live
+    data_dir: str = ""  # where cifar10/fashionmnist/mnist files live; "" = the server's (settings.data_dir)
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
+
+    def validate(self, labels: dict[str, str] | None = None) -> None:
+        """Raise a UserError naming the first field out of range, as ``labels`` calls it (CLI flag, widget label)."""
+        name = (labels or {}).get
+        if self.dataset not in DATASETS:
+            raise UserError(f"{name('dataset', 'dataset')} must be one of {', '.join(DATASETS)}, got {self.dataset!r}")
+        if self.model not in ("cifar", "seed"):
+            raise UserError(f"{name('model', 'model')} must be cifar or seed, got {self.model!r}")
+        if self.model == "cifar":
+            check_cifar_depth(self.depth, name("depth", "depth"))
+        check_image_size(self.image_size, name("image_size", "image size"))
+        for key in ("epochs", "steps", "batch_size", "train_size", "val_size", "grad_every"):
+            value = getattr(self, key)
+            if value is not None and value < 1:
+                raise UserError(f"{name(key, key.replace('_', ' '))} must be at least 1, got {value}")
+        if self.batch_size > self.train_size:
+            raise UserError(
+                f"{name('batch_size', 'batch size')} ({self.batch_size}) is larger than "
+                f"{name('train_size', 'training images')} ({self.train_size})"
+            )
+        for key in ("lr", "width"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value > 0):
+                raise UserError(f"{name(key, key)} must be a positive number, got {value}")
+        for key in ("momentum", "weight_decay"):
+            value = getattr(self, key)
+            if not (math.isfinite(value) and value >= 0):
+                raise UserError(f"{name(key, key.replace('_', ' '))} must be zero or more, got {value}")
+        if self.warmup_steps < 0:
+            raise UserError(f"{name('warmup_steps', 'warm-up steps')} must be zero or more, got {self.warmup_steps}")
+        if self.seed < 0:
+            raise UserError(f"{name('seed', 'seed')} must be zero or more, got {self.seed}")
+        if self.optimizer not in OPTIMIZERS:
+            raise UserError(f"{name('optimizer', 'optimizer')} must be sgd or adam, got {self.optimizer!r}")
+        if self.device not in DEVICES:
+            raise UserError(f"{name('device', 'device')} must be one of {', '.join(DEVICES)}, got {self.device!r}")
+
+    @property
+    def num_classes(self) -> int:
+        """Classes of the dataset, known without loading it."""
+        return num_classes(self.dataset)
 
 
 # The Degradation preset's budget: both 56-layer nets in under a minute on a 2-core laptop CPU.
@@ -124,8 +176,14 @@ class Record:
 
 
 def pick_device(name: str = "auto") -> torch.device:
-    """``cuda`` when present, then ``mps``, else ``cpu`` (or exactly ``name`` when given)."""
+    """``cuda`` when present, then ``mps``, else ``cpu``; a named device that is missing is a UserError."""
+    if name == "cuda" and not torch.cuda.is_available():
+        raise UserError("device cuda was asked for, but this machine has no CUDA GPU (use auto or cpu)")
+    if name == "mps" and not (getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available()):
+        raise UserError("device mps was asked for, but this machine has no Apple GPU (use auto or cpu)")
     if name != "auto":
+        if name not in DEVICES:
+            raise UserError(f"device must be one of {', '.join(DEVICES)}, got {name!r}")
         return torch.device(name)
     if torch.cuda.is_available():
         return torch.device("cuda")
@@ -140,13 +198,17 @@ def _build(config: TrainConfig, num_classes: int, skip: bool) -> nn.Module:
     if config.model == "cifar":
         cifar = CifarResNetConfig(config.depth, num_classes, skip, config.batch_norm, config.width)
         return cifar_resnet(cifar)
-    raise ValueError(f"unknown model {config.model!r}; choose cifar or seed")
+    raise UserError(f"unknown model {config.model!r}; choose cifar or seed")
 
 
 def build_models(config: TrainConfig, num_classes: int) -> dict[str, nn.Module]:
-    """The residual net and (with ``compare``) its plain twin, starting from the same weights."""
-    torch.manual_seed(config.seed)
-    models = {"resnet": _build(config, num_classes, skip=True)}
+    """The residual net and (with ``compare``) its plain twin, starting from the same weights.
+
+    The weights come from a generator seeded with ``config.seed`` that belongs to this call, never
+    from torch's global one: runs built at the same moment in other threads cannot change them.
+    """
+    generator = torch.Generator().manual_seed(config.seed)
+    models = {"resnet": init_weights(_build(config, num_classes, skip=True), generator)}
     if config.compare:
         plain = _build(config, num_classes, skip=False)
         # Every layer the twins share starts equal; only the resnet has projection shortcuts.
@@ -232,13 +294,17 @@ def train(
     stop: threading.Event | None = None,
     models: dict[str, nn.Module] | None = None,
     data: tuple[Split, Split] | None = None,
+    on_phase: Callable[[str], None] | None = None,
 ) -> Iterator[Record]:
     """Train the nets of ``config`` and yield a step record per net per step, an epoch record per epoch.
 
     ``stop`` ends the run before the next step once set. Pass ``models`` (from :func:`build_models`)
-    to keep the trained nets, and ``data`` to reuse splits already loaded.
+    to keep the trained nets, and ``data`` to reuse splits already loaded. ``on_phase`` hears
+    "preparing data" and then "training", for a status line.
     """
     started = time.perf_counter()
+    if on_phase is not None:
+        on_phase("preparing data")
     train_split, val_split = data or load_dataset(
         config.dataset, config.image_size, config.train_size, config.val_size, config.seed, config.data_dir
     )
@@ -248,6 +314,8 @@ def train(
         model.to(device).train()
     optimizers = {name: _optimizer(config, model) for name, model in models.items()}
     order = torch.Generator().manual_seed(config.seed)
+    if on_phase is not None:
+        on_phase("training")
     per_epoch = steps_per_epoch(config, len(train_split))
     total = total_steps(config, len(train_split))
     sums = {name: [0.0, 0.0, 0] for name in models}  # loss sum, accuracy sum, steps this epoch

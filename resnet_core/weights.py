@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-import socket
 import tempfile
 import urllib.request
 from collections.abc import Callable
@@ -25,9 +24,11 @@ from torch import Tensor, nn
 from torchvision.models import ResNet18_Weights, ResNet34_Weights, ResNet50_Weights, WeightsEnum
 
 from resnet_core.data import SHAPES_CLASSES
+from resnet_core.errors import UserError, one_line
 from resnet_core.images import to_model_input
 from resnet_core.models import MODEL_NAMES, build_model
 from resnet_core.samples import ASSETS
+from resnet_core.settings import download_blocked, mark_unreachable
 
 __all__ = [
     "BUNDLED_PATH",
@@ -52,12 +53,10 @@ LABELS = {
     "bundled": "bundled (trained by this project on the 10 'shapes' classes)",
     "none": "untrained: predictions are meaningless, feature maps show random filters",
 }
-PROBE_TIMEOUT_S = 2.0  # how long the one reachability check may take
 DOWNLOAD_TIMEOUT_S = 20.0  # per network read while downloading a checkpoint
-_unreachable: dict[str, str] = {}  # host -> why; remembered for the life of the process
 
 
-class WeightsError(ValueError):
+class WeightsError(UserError):
     """Weights asked for by name that this model cannot have; the message says why."""
 
 
@@ -133,9 +132,7 @@ def _bundled(name: str, notes: list[str]) -> _Built | None:
 
 
 def _untrained(name: str, notes: list[str]) -> _Built:
-    with torch.random.fork_rng():
-        torch.manual_seed(0)  # the same random filters every time, so a trace can be reproduced
-        model = build_model(name)
+    model = build_model(name, generator=torch.Generator().manual_seed(0))  # the same random filters every time
     return _Built(model, tuple(f"class {i}" for i in range(1000)), to_model_input)
 
 
@@ -163,7 +160,7 @@ def _safe_load(path: Path, notes: list[str]) -> dict[str, Tensor] | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # any unreadable checkpoint is skipped, not fatal
-        notes.append(f"{path} could not be read as weights ({_one_line(error)}); skipped.")
+        notes.append(f"{path} could not be read as weights ({one_line(error)}); skipped.")
         return None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
         notes.append(f"{path} is not a state dict of tensors; skipped.")
@@ -174,26 +171,23 @@ def _safe_load(path: Path, notes: list[str]) -> dict[str, Tensor] | None:
 def _download(url: str, path: Path) -> str:
     """Fetch ``url`` into ``path`` with bounded timeouts; return '' on success, else the reason."""
     host = urlparse(url).hostname or ""
-    if os.environ.get("RESNET_TRACE_OFFLINE"):
-        return "downloads are switched off (RESNET_TRACE_OFFLINE is set)."
-    if host in _unreachable:
-        return _unreachable[host]
+    blocked = download_blocked(host)
+    if blocked:
+        return f"cannot be downloaded: {blocked}"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as handle:
+        tmp = Path(handle.name)
     try:
-        socket.create_connection((host, 443), timeout=PROBE_TIMEOUT_S).close()
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with (
-            tempfile.NamedTemporaryFile(dir=path.parent, delete=False) as tmp,
-            urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response,
-        ):
+        with tmp.open("wb") as out, urllib.request.urlopen(url, timeout=DOWNLOAD_TIMEOUT_S) as response:
             while chunk := response.read(1 << 20):
-                tmp.write(chunk)
-        _check_hash(Path(tmp.name), path.name)
-        os.replace(tmp.name, path)
+                out.write(chunk)
+        _check_hash(tmp, path.name)
+        os.replace(tmp, path)
     except (OSError, ValueError) as error:
-        _unreachable[host] = f"{host} cannot be reached to download them ({_one_line(error)})."
-        if "tmp" in locals():
-            Path(tmp.name).unlink(missing_ok=True)
-        return _unreachable[host]
+        tmp.unlink(missing_ok=True)
+        why = f"{host} failed while downloading ({one_line(error)})."
+        mark_unreachable(host, why)
+        return f"cannot be downloaded: {why}"
     return ""
 
 
@@ -203,8 +197,3 @@ def _check_hash(path: Path, name: str) -> None:
     digest = hashlib.sha256(path.read_bytes()).hexdigest()
     if match and not digest.startswith(match.group(1)):
         raise ValueError(f"downloaded file does not match its checksum {match.group(1)}")
-
-
-def _one_line(error: BaseException) -> str:
-    text = str(error).strip().splitlines()
-    return text[0][:200] if text else type(error).__name__

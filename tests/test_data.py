@@ -61,13 +61,13 @@ def test_to_input_normalises_with_imagenet_mean_and_std():
 @pytest.mark.parametrize("name", ["cifar10", "fashionmnist", "mnist"])
 def test_missing_offline_dataset_says_so_and_where_to_put_it(tmp_path, name):
     with pytest.raises(DatasetUnavailable) as caught:
-        load_dataset(name, 32, 100, 100, data_dir=tmp_path)
+        load_dataset(name, 32, 100, 100, folder=tmp_path)
     message = str(caught.value)
     assert "\n" not in message
     assert "cannot be downloaded" in message and str(tmp_path) in message
 
 
 def test_engine_does_not_import_streamlit():
-    code = "import resnet_core.data, resnet_core.training, resnet_core.runs, resnet_core.train_cli, sys;"
+    code = "import resnet_core.data, resnet_core.training, resnet_core.training_runs, resnet_core.training_cli, sys;"
     code += "assert 'streamlit' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -10,7 +10,6 @@ import torch
 from torch import nn
 from torchvision.models import resnet18
 
-from resnet_core.exercises import predict_output
 from resnet_core.quiz import (
     CHECKS,
     DEFAULT_PATH,
@@ -29,6 +28,7 @@ from resnet_core.quiz import (
     score_test,
     select_test,
 )
+from resnet_core.quiz_exercises import predict_output
 
 SEED_Q4_MESSAGE = "The size of tensor a (64) must match the size of tensor b (128) at non-singleton dimension 1"
 # Seed question -> (answer letter, answer text), as the lesson gives them.
@@ -222,6 +222,6 @@ def test_score_test_counts_by_difficulty_and_reviews_wrong_answers(questions):
 
 
 def test_engine_never_imports_streamlit():
-    code = "import sys, resnet_core.quiz, resnet_core.exercises; print('streamlit' in sys.modules)"
+    code = "import sys, resnet_core.quiz, resnet_core.quiz_exercises; print('streamlit' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "False"

@@ -156,7 +156,7 @@ def test_plain_twin_has_no_shortcut_in_the_trace():
 def test_importing_the_engine_does_not_import_streamlit():
     code = (
         "import sys, resnet_core, resnet_core.cli, resnet_core.trace, resnet_core.weights, "
-        "resnet_core.render, resnet_core.api; "
+        "resnet_core.render, resnet_core.trace_api; "
         "sys.exit(1 if 'streamlit' in sys.modules else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0

@@ -13,7 +13,6 @@ from torch import nn
 from resnet_core.cli import main
 from resnet_core.data import SHAPES_CLASSES, shapes_split, to_input
 from resnet_core.models import BasicBlock
-from resnet_core.runs import RunManager
 from resnet_core.training import (
     TrainConfig,
     build_models,
@@ -92,21 +91,6 @@ def test_stop_ends_a_run_within_a_second():
             stopped_at = time.monotonic()
     assert time.monotonic() - stopped_at < 1.0
     assert records[-1].step <= 3 and time.monotonic() - started < 30
-
-
-def test_run_manager_caps_concurrent_trainings_and_isolates_failures():
-    manager = RunManager(max_running=1)
-    first = manager.start(replace(TINY, epochs=1000))
-    second = manager.start(replace(TINY, dataset="cifar10", data_dir="/nonexistent"))
-    time.sleep(0.5)
-    assert second.status == "waiting" and manager.waiting_ahead(second) == 0
-    first.stop()
-    for _ in range(100):
-        if not second.active:
-            break
-        time.sleep(0.1)
-    assert first.status == "stopped"
-    assert second.status == "failed" and "cannot be downloaded" in second.error
 
 
 def test_epoch_tables_follow_the_seed_format_with_observations():

@@ -38,10 +38,10 @@ def test_page_trains_a_tiny_configuration_to_the_end_and_shows_both_curves():
     assert any("Download run (CSV)" in str(b.proto) for b in at.get("download_button"))
 
 
-def test_missing_dataset_shows_one_error_and_no_traceback():
+def test_missing_dataset_shows_one_error_and_no_traceback(monkeypatch, tmp_path):
+    monkeypatch.setenv("RESNET_TRACE_DATA", str(tmp_path))  # the server's data folder holds no CIFAR-10
     at = _tiny_page()
     at.session_state["lab_dataset"] = "cifar10"
-    at.session_state["lab_data_dir"] = "/nonexistent"
     at = _train_to_the_end(at)
     assert not at.exception
     assert any("cannot be downloaded" in e.value for e in at.error)

@@ -4,7 +4,7 @@ import pytest
 import torch
 from torch.testing import assert_close
 
-from resnet_core import weights
+from resnet_core import settings, weights
 from resnet_core.models import build_model
 from resnet_core.weights import IMAGENET_WEIGHTS, LABELS, WeightsError, cached_checkpoint, load_model
 
@@ -100,14 +100,14 @@ def test_untrained_weights_are_reproducible():
 
 def test_failed_download_is_remembered_for_the_process(monkeypatch, torch_home):
     monkeypatch.delenv("RESNET_TRACE_OFFLINE", raising=False)
-    monkeypatch.setattr(weights, "_unreachable", {})
+    monkeypatch.setattr(settings, "_unreachable", {})
     calls = []
 
     def refuse(address, timeout):
         calls.append((address, timeout))
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(weights.socket, "create_connection", refuse)
+    monkeypatch.setattr(settings.socket, "create_connection", refuse)
     first = load_model("resnet18", "auto")
     second = load_model("resnet34", "auto")
     assert first.weights == second.weights == "none"
@@ -118,8 +118,8 @@ def test_failed_download_is_remembered_for_the_process(monkeypatch, torch_home):
 @pytest.mark.parametrize("shape", ["star", "ring", "checkerboard"])
 def test_bundled_seed_model_names_the_shape_samples(shape):
     assert weights.BUNDLED_PATH.is_file(), "the bundled weights ship in assets/ (README: Bundled weights)"
-    from resnet_core.api import trace_image
     from resnet_core.samples import sample_path
+    from resnet_core.trace_api import trace_image
 
     report = trace_image(sample_path(shape), "seed", "auto")
     assert report.loaded.weights == "bundled"

@@ -1,7 +1,7 @@
 """Widgets of the Quiz page (and the short Model Quiz at the end of Pipeline Trace).
 
 UI functions draw and keep progress in ``st.session_state``; grading, question choice and the
-exercises are engine calls (``resnet_core.quiz``, ``resnet_core.exercises``). Keys start with ``qz_``
+exercises are engine calls (``resnet_core.quiz``, ``resnet_core.quiz_exercises``). Keys start with ``qz_``
 on the Quiz page and ``mq_`` in the Model Quiz so they never collide with other pages' widgets.
 """
 
@@ -10,16 +10,6 @@ from __future__ import annotations
 import plotly.graph_objects as go
 import streamlit as st
 
-from resnet_core.exercises import (
-    SHORTCUTS,
-    BlockSpec,
-    LabResult,
-    Prediction,
-    explain_simple_res_block,
-    predict_output,
-    run_block,
-    simple_res_block_code,
-)
 from resnet_core.quiz import (
     Question,
     TestScore,
@@ -31,24 +21,15 @@ from resnet_core.quiz import (
     select_test,
 )
 
-__all__ = ["lab_ui", "model_quiz_ui", "practice_ui", "predict_ui", "questions", "test_ui"]
+__all__ = ["model_quiz_ui", "practice_ui", "questions", "test_ui"]
 
 DIFFICULTY_BADGE = {
     "easy": ":green-badge[easy]",
     "medium": ":orange-badge[medium]",
     "hard": ":red-badge[hard]",
 }
-SHORTCUT_LABELS = {
-    "identity": "Identity: add x as it is",
-    "projection": "1×1 projection: 1×1 conv with the block's stride",
-    "none": "None: no skip connection (plain block)",
-}
 CORRECT_MARK = ":green[:material/check_circle:]"
 WRONG_MARK = ":red[:material/cancel:]"
-CHANNELS = [3, 16, 32, 64, 128, 256, 512]
-SIZES = [7, 8, 14, 16, 28, 32, 56]
-FILLS = [-1.0, -0.5, -0.25, 0.0, 0.25, 0.5, 1.0]  # exact in float32, so printed values stay short
-VALUES = [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]
 
 
 # --- cached engine calls -------------------------------------------------------------------------------
@@ -58,18 +39,6 @@ VALUES = [-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0]
 def questions() -> tuple[Question, ...]:
     """Every question, with code answers settled by running the code (once per server)."""
     return resolve_all()
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def lab_run(in_channels: int, size: int, out_channels: int, stride: int, shortcut: str) -> LabResult:
-    """The shape-mismatch lab for one set of widget values."""
-    return run_block(BlockSpec(in_channels, size, out_channels, stride, shortcut))
-
-
-@st.cache_data(max_entries=64, show_spinner=False)
-def prediction(weight: float, bias: float, input_value: float) -> Prediction:
-    """What the seed's SimpleResBlock prints for these fill values."""
-    return predict_output(weight, bias, input_value)
 
 
 # --- one question ----------------------------------------------------------------------------------
@@ -232,19 +201,17 @@ def test_ui(all_questions: tuple[Question, ...]) -> None:
 def score_chart(score: TestScore) -> go.Figure:
     """Bars: percent right per difficulty, labelled 'right / asked'."""
     colors = {"easy": "#2a9d8f", "medium": "#e9a23b", "hard": "#d1495b"}
-    figure = go.Figure(
+    return go.Figure(  # data and layout in one constructor: plotly validates once
         go.Bar(
             x=[s.difficulty for s in score.by_difficulty],
             y=[100 * s.correct / s.total for s in score.by_difficulty],
             text=[f"{s.correct} / {s.total}" for s in score.by_difficulty],
             marker_color=[colors[s.difficulty] for s in score.by_difficulty],
             textposition="outside",
-        )
+        ),
+        layout={"yaxis": {"title": "% right", "range": [0, 115]}, "height": 280,
+                "margin": {"t": 10, "b": 10, "l": 10, "r": 10}},
     )
-    figure.update_layout(
-        yaxis={"title": "% right", "range": [0, 115]}, height=280, margin={"t": 10, "b": 10, "l": 10, "r": 10}
-    )
-    return figure
 
 
 def score_ui(score: TestScore) -> None:
@@ -264,143 +231,6 @@ def score_ui(score: TestScore) -> None:
             if review.question.code:
                 st.code(review.question.code, language="python")
             solution_ui(review.question, review.chosen)
-
-
-# --- exercise 1: the shape-mismatch lab ------------------------------------------------------------
-
-
-def _lab_apply_fix() -> None:
-    st.session_state.qz_lab_shortcut = "projection"
-
-
-def lab_spec_ui() -> BlockSpec:
-    """Widgets for one residual block; returns the spec they describe."""
-    left, right = st.columns(2)
-    in_channels = left.selectbox("Input channels", CHANNELS, index=3, key="qz_lab_in")
-    size = left.selectbox("Input height = width", SIZES, index=5, key="qz_lab_size")
-    out_channels = right.selectbox("Output channels (conv1, conv2)", CHANNELS, index=4, key="qz_lab_out")
-    stride = right.radio("Stride of conv1", [1, 2], index=1, horizontal=True, key="qz_lab_stride")
-    shortcut = st.radio("Shortcut", list(SHORTCUTS), format_func=SHORTCUT_LABELS.get, key="qz_lab_shortcut")
-    return BlockSpec(in_channels, size, out_channels, stride, shortcut)
-
-
-def lab_dot(result: LabResult) -> str:
-    """Graphviz DOT of the block, each box showing its output shape (C×H×W); a failed add is red."""
-    spec, red, grey = result.spec, "#d1495b", "#555555"
-    shapes = {step.name: step.shape for step in result.steps}
-
-    def box(node: str, text: str, step: str, fill: str = "#f4f1ea") -> str:
-        shape = shapes[step]
-        size = "×".join(str(d) for d in shape[1:]) if shape else "not reached"
-        return f'{node} [label="{text}\\n{size}" fillcolor="{fill}"];'
-
-    lines = [
-        "digraph block {",
-        "rankdir=TB; bgcolor=transparent; nodesep=0.3; ranksep=0.25;",
-        'node [shape=box style="rounded,filled" fontname="Helvetica" fontsize=14 margin="0.12,0.06"];',
-        f'edge [color="{grey}" fontname="Helvetica" fontsize=12];',
-        box("x", "input x", "input"),
-        box("conv1", f"3×3 conv, stride {spec.stride}", "conv1"),
-        box("bn1", "BN + ReLU", "bn1 + relu"),
-        box("conv2", "3×3 conv + BN", "conv2 + bn2"),
-        box("out", "ReLU: output", "output"),
-        "x -> conv1 -> bn1 -> conv2;",
-    ]
-    if spec.shortcut == "none":
-        lines.append("conv2 -> out;")
-    else:
-        color = grey if result.ok else red
-        fill = "#f4f1ea" if result.ok else "#f6d5da"
-        lines += [
-            f'add [label="+" shape=circle fillcolor="{fill}" color="{color}" fontsize=20];',
-            f'conv2 -> add [color="{color}"]; add -> out;',
-        ]
-        if spec.shortcut == "projection":
-            lines += [
-                box("proj", f"1×1 conv, stride {spec.stride} + BN", "shortcut", "#e3eef7"),
-                "x -> proj -> add;",
-            ]
-        else:
-            size = "×".join(str(d) for d in shapes["shortcut"][1:])
-            lines.append(f'x -> add [label="identity: {size}" color="{color}" fontcolor="{color}"];')
-    lines.append("}")
-    return "\n".join(lines)
-
-
-def lab_result_ui(result: LabResult) -> None:
-    """The error (verbatim) with what broke and the fix, or the success; then the diagram and table."""
-    notes = "\n".join(f"- **{heading}:** {text}" for heading, text in result.explanation)
-    if len(result.explanation) == 1:
-        notes = notes.removeprefix("- ")
-    if result.ok:
-        st.success(notes, icon=":material/check_circle:")
-    else:
-        st.error("PyTorch raised `RuntimeError` at the add:", icon=":material/error:")
-        st.code(result.error, language=None, wrap_lines=True)
-        st.markdown(notes)
-        if result.fix is not None:
-            st.button("Apply the fix: 1×1 projection", key="qz_lab_fix", on_click=_lab_apply_fix)
-    diagram, table = st.columns([2, 3])
-    diagram.caption("Each box shows the shape it outputs: channels × height × width (batch size 1).")
-    diagram.graphviz_chart(lab_dot(result))
-    rows = [
-        {"Step": s.name, "What it does": s.op, "Shape (N, C, H, W)": str(s.shape) if s.shape else "–"}
-        for s in result.steps
-    ]
-    table.dataframe(rows, hide_index=True, width="stretch")
-
-
-def lab_ui() -> None:
-    """Exercise 1: build a residual block, run a real tensor through it, see each shape or the error."""
-    st.write(
-        "A residual block adds its input x to the output of two 3×3 convolutions. That only works if "
-        "both have the **same shape**. Build a block, press **Run**, and PyTorch runs a real tensor "
-        "through it."
-    )
-    spec = lab_spec_ui()
-    if st.button("Run", key="qz_lab_run", type="primary"):
-        st.session_state.qz_lab_ran = True
-    if st.session_state.get("qz_lab_ran"):
-        lab_result_ui(lab_run(spec.in_channels, spec.size, spec.out_channels, spec.stride, spec.shortcut))
-
-
-# --- exercise 2: predict the output ----------------------------------------------------------------
-
-
-def predict_ui() -> None:
-    """Exercise 2: the seed's SimpleResBlock with chosen fill values; predict, then run it."""
-    st.write(
-        "The lesson's `SimpleResBlock`: one 3×3 convolution whose weights and bias are all set to one "
-        "value, a ReLU, then the skip connection `out + x`. The last line prints `output[0,0,0,0]`, the "
-        "top-left pixel of the first channel. Pick the values, predict what it prints, then run it."
-    )
-    left, middle, right = st.columns(3)
-    weight = left.select_slider("Weight fill", FILLS, value=0.0, key="qz_pr_weight")
-    bias = middle.select_slider("Bias fill", VALUES, value=1.0, key="qz_pr_bias")
-    value = right.select_slider("Input value (every pixel)", VALUES, value=1.0, key="qz_pr_input")
-    st.code(simple_res_block_code(weight, bias, value), language="python")
-    guess = st.number_input(
-        "Your prediction: what will it print?",
-        value=None,
-        step=0.25,
-        key="qz_pr_guess",
-        placeholder="type a number, e.g. 1.5",
-    )
-    if st.button("Run", key="qz_pr_run", type="primary"):
-        st.session_state.qz_pr_ran = (weight, bias, value, guess)
-    if st.session_state.get("qz_pr_ran") != (weight, bias, value, guess):
-        return
-    result = prediction(weight, bias, value)
-    st.markdown("**It prints**")
-    st.code(result.printed, language=None)
-    if guess is None:
-        st.info("Type a prediction first next time: it sticks better.", icon=":material/edit:")
-    elif result.matches(guess):
-        st.success(f"Your prediction {guess:g} is right.", icon=":material/check_circle:")
-    else:
-        st.error(f"You predicted {guess:g}; it prints {result.printed}.", icon=":material/cancel:")
-    st.markdown("**Why**")
-    st.markdown("\n".join(f"{n}. {step}" for n, step in enumerate(explain_simple_res_block(weight, bias, value), 1)))
 
 
 # --- the short Model Quiz at the end of Pipeline Trace ---------------------------------------------

@@ -77,23 +77,12 @@ def maps_view(trace: Trace, stage: StageTrace) -> None:
 
 def vector_view(trace: Trace, stage: StageTrace) -> None:
     """A pooled vector: its largest entries as bars."""
-    values = stage.activation.flatten().numpy()
-    top = np.argsort(values)[::-1][:32]
-    figure = go.Figure(go.Bar(x=[f"ch {i}" for i in top], y=values[top], marker_color="#3b528b"),
-                       layout=dict(title=f"The 32 largest of {values.size} channel averages", height=320,
-                                   margin=dict(t=40, b=10), yaxis_title="average activation"))
-    st.plotly_chart(figure, key=f"vector_{stage.stage.key}")
+    st.plotly_chart(vector_figure(stage), key=f"vector_{stage.stage.key}")
 
 
 def predictions_view(trace: Trace, stage: StageTrace) -> None:
     """The top-5 classes as a horizontal bar chart."""
-    labels = [p.label for p in trace.top_k][::-1]
-    probs = [p.prob for p in trace.top_k][::-1]
-    figure = go.Figure(go.Bar(x=probs, y=labels, orientation="h", marker_color="#d1495b",
-                              text=[f"{p:.1%}" for p in probs], textposition="auto"),
-                       layout=dict(title="Top-5 predictions", height=300, margin=dict(t=40, b=10),
-                                   xaxis=dict(range=[0, 1], tickformat=".0%", title="probability")))
-    st.plotly_chart(figure, key="predictions")
+    st.plotly_chart(predictions_figure(trace), key="predictions")
 
 
 VIEWS = {"maps": maps_view, "vector": vector_view, "predictions": predictions_view}
@@ -118,10 +107,7 @@ def skip_addition(block: BlockTrace) -> None:
     channel = st.selectbox("Channel", most_active(block.out, 16), key=f"skip_channel_{block.name}",
                            format_func=lambda c: f"channel {c}",
                            help="The 16 channels with the strongest block output, strongest first.")
-    panels = residual_panels(block.x, block.fx, block.out, channel)
-    limit = max(float(np.abs(p).max()) for p in panels.values()) or 1.0
-    titles = [f"x ({shortcut_text(block)})", "F(x): residual branch", "ReLU(F(x) + x): block output"]
-    st.plotly_chart(side_by_side(list(panels.values()), titles, limit), key=f"skip_{block.name}")
+    st.plotly_chart(skip_figure(block, channel), key=f"skip_{block.name}")
     change = float(block.fx.abs().mean() / block.x.abs().mean().clamp_min(1e-12))
     st.caption(
         f"Red is positive, blue negative. On average |F(x)| is {change:.0%} of |x|: the block adds a "
@@ -161,3 +147,46 @@ def side_by_side(panels: list[np.ndarray], titles: list[str], limit: float, gap:
         layout["annotations"].append(dict(text=title, x=left + width / 2, y=1, xref="paper", yref="paper",
                                           xanchor="center", yanchor="bottom", showarrow=False, font=dict(size=16)))
     return go.Figure(data, layout)
+
+
+# --- figures: pure builders, used by the views above and by the server's start-up warm-up ---------------
+
+
+def figures(trace: Trace) -> list[go.Figure]:
+    """One of every figure the trace page draws, built from ``trace`` by the page's own builders."""
+    maps = next(stage for stage in trace.stages if stage.stage.view == "maps")
+    vector = next(stage for stage in trace.stages if stage.stage.view == "vector")
+    block = next(b for stage in trace.stages for b in stage.blocks)
+    return [
+        heatmap(maps.activation[0].numpy(), "channel 0"),
+        vector_figure(vector),
+        predictions_figure(trace),
+        skip_figure(block, most_active(block.out, 1)[0]),
+    ]
+
+
+def vector_figure(stage: StageTrace) -> go.Figure:
+    """The 32 largest entries of a pooled vector as bars."""
+    values = stage.activation.flatten().numpy()
+    top = np.argsort(values)[::-1][:32]
+    return go.Figure(go.Bar(x=[f"ch {i}" for i in top], y=values[top], marker_color="#3b528b"),
+                     layout=dict(title=f"The 32 largest of {values.size} channel averages", height=320,
+                                 margin=dict(t=40, b=10), yaxis_title="average activation"))
+
+
+def predictions_figure(trace: Trace) -> go.Figure:
+    """The top-k classes as horizontal bars, the best on top."""
+    labels = [p.label for p in trace.top_k][::-1]
+    probs = [p.prob for p in trace.top_k][::-1]
+    return go.Figure(go.Bar(x=probs, y=labels, orientation="h", marker_color="#d1495b",
+                            text=[f"{p:.1%}" for p in probs], textposition="auto"),
+                     layout=dict(title=f"Top-{len(labels)} predictions", height=300, margin=dict(t=40, b=10),
+                                 xaxis=dict(range=[0, 1], tickformat=".0%", title="probability")))
+
+
+def skip_figure(block: BlockTrace, channel: int) -> go.Figure:
+    """x, F(x) and ReLU(F(x) + x) of one channel side by side on one symmetric colour scale."""
+    panels = residual_panels(block.x, block.fx, block.out, channel)
+    limit = max(float(np.abs(p).max()) for p in panels.values()) or 1.0
+    titles = [f"x ({shortcut_text(block)})", "F(x): residual branch", "ReLU(F(x) + x): block output"]
+    return side_by_side(list(panels.values()), titles, limit)

@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from resnet_core.api import trace_image
 from resnet_core.samples import sample_path
 from resnet_core.trace import seed_shape
+from resnet_core.trace_api import trace_image
 from tests import hostile_files as hf
 from tests.e2e.conftest import settle
 

@@ -21,6 +21,7 @@ MODEL_HELP = {
     "resnet50": "torchvision ResNet-50: 16 bottleneck blocks in 4 stages, 25.6 M parameters.",
 }
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
+DEFAULT_MODEL, DEFAULT_WEIGHTS, DEFAULT_SAMPLE = "seed", "auto", "cat"  # what a first visit shows
 
 
 @dataclass(frozen=True)
@@ -54,11 +55,11 @@ def sample_picture(key: str) -> Image.Image:
 
 def model_picker() -> tuple[str, str]:
     """Sidebar: which model and which weights."""
-    name = st.sidebar.selectbox("Model", MODEL_NAMES, format_func=lambda n: n, help="\n\n".join(
+    name = st.sidebar.selectbox("Model", MODEL_NAMES, index=MODEL_NAMES.index(DEFAULT_MODEL), help="\n\n".join(
         f"**{k}**: {v}" for k, v in MODEL_HELP.items()))
     st.sidebar.caption(MODEL_HELP[name])
     weights = st.sidebar.selectbox(
-        "Weights", WEIGHT_CHOICES,
+        "Weights", WEIGHT_CHOICES, index=WEIGHT_CHOICES.index(DEFAULT_WEIGHTS),
         help="auto: ImageNet weights when available (torchvision models), the bundled weights for the "
              "seed model, otherwise untrained.",
     )
@@ -68,7 +69,8 @@ def model_picker() -> tuple[str, str]:
 def picture_picker() -> Picture:
     """Sidebar: a sample (the cat first) or the learner's own upload; a bad upload is explained."""
     samples = {s.key: s.title for s in SAMPLES}
-    key = st.sidebar.selectbox("Sample picture", list(samples), format_func=samples.get)
+    key = st.sidebar.selectbox("Sample picture", list(samples), index=list(samples).index(DEFAULT_SAMPLE),
+                               format_func=samples.get)
     upload = st.sidebar.file_uploader("…or upload your own photo", type=UPLOAD_TYPES)
     if upload is not None:
         data = upload.getvalue()
@@ -81,7 +83,12 @@ def picture_picker() -> Picture:
             for note in loaded.notes:
                 st.info(f"{upload.name}: {note}", icon=":material/info:")
             return Picture(loaded.image, hashlib.sha256(data).hexdigest(), f"Your upload: {upload.name}")
-    return Picture(sample_picture(key), f"sample:{key}", samples[key])
+    return sample(key)
+
+
+def sample(key: str) -> Picture:
+    """A bundled sample as a Picture."""
+    return Picture(sample_picture(key), f"sample:{key}", next(s.title for s in SAMPLES if s.key == key))
 
 
 def load_or_explain(name: str, weights: str) -> tuple[LoadedModel, Tracer] | None:

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from dataclasses import replace
 
 import torch
 
-from resnet_core.data import DATASETS, DEFAULT_DATA_DIR, DatasetUnavailable, load_dataset
+from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, load_dataset
+from resnet_core.errors import UserError, one_line
+from resnet_core.models import CIFAR_DEPTHS
 from resnet_core.training import (
     DEGRADATION,
+    DEVICES,
+    OPTIMIZERS,
     Record,
     TrainConfig,
     build_models,
@@ -27,7 +30,25 @@ from resnet_core.training import (
 )
 from resnet_core.training_report import TABLE_COLUMNS, epoch_table, summary
 
-__all__ = ["add_parser", "config_from_args", "run_train"]
+__all__ = ["FLAGS", "add_parser", "config_from_args", "run_train"]
+
+# TrainConfig field -> the option that sets it, so the config's own messages name the option
+FLAGS = {
+    "dataset": "--dataset",
+    "model": "--model",
+    "depth": "--depth",
+    "width": "--width",
+    "epochs": "--epochs",
+    "steps": "--steps",
+    "batch_size": "--batch-size",
+    "lr": "--lr",
+    "optimizer": "--optimizer",
+    "image_size": "--image-size",
+    "train_size": "--train-size",
+    "val_size": "--val-size",
+    "seed": "--seed",
+    "device": "--device",
+}
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -38,7 +59,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
         "--model", choices=("cifar", "seed"), default="cifar", help="cifar: He et al. sec. 4.2"
     )
     parser.add_argument(
-        "--depth", type=int, default=DEGRADATION.depth, help="6n+2: 8, 14, 20, 32, 44, 56, 110"
+        "--depth", type=int, default=DEGRADATION.depth, help=f"6n+2: {', '.join(map(str, CIFAR_DEPTHS))}, ..."
     )
     parser.add_argument("--width", type=float, default=None, help="channel multiplier of the CIFAR ResNet")
     parser.add_argument("--compare", action="store_true", help="also train the plain twin (no skips)")
@@ -48,15 +69,15 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     budget.add_argument("--steps", type=int, metavar="S")
     parser.add_argument("--batch-size", type=int, default=None)
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
-    parser.add_argument("--optimizer", choices=("sgd", "adam"), default=None)
-    parser.add_argument("--image-size", type=int, default=None, metavar="PX", help="16 to 224")
+    parser.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
+    parser.add_argument("--image-size", type=int, default=None, metavar="PX", help=f"{MIN_SIZE} to {MAX_SIZE}")
     parser.add_argument("--train-size", type=int, default=None, metavar="N")
     parser.add_argument("--val-size", type=int, default=None, metavar="N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
-        "--data-dir", default=str(DEFAULT_DATA_DIR), help="folder of the torchvision datasets"
+        "--data-dir", default="", help="folder of the torchvision datasets (default: $RESNET_TRACE_DATA or data)"
     )
-    parser.add_argument("--device", default="auto", help="auto, cpu, cuda or mps")
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 is fastest for small nets)")
     parser.add_argument("--init", metavar="PATH", help="start the residual net from this state dict")
     parser.add_argument("--save", metavar="PATH", help="save the residual net's state dict here (fp16)")
@@ -94,23 +115,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return replace(base, **{key: value for key, value in given.items() if value is not None})
 
 
-def _check(config: TrainConfig) -> str | None:
-    """A one-line problem with ``config``, or None."""
-    if config.model == "cifar" and (config.depth < 8 or (config.depth - 2) % 6):
-        return f"--depth must be 6n+2 (8, 14, 20, 32, 44, 56, 110), got {config.depth}"
-    if not 16 <= config.image_size <= 224:
-        return f"--image-size must be between 16 and 224, got {config.image_size}"
-    for name in ("epochs", "steps", "batch_size", "train_size", "val_size"):
-        value = getattr(config, name)
-        if value is not None and value < 1:
-            return f"--{name.replace('_', '-')} must be at least 1, got {value}"
-    if config.batch_size > config.train_size:
-        return f"--batch-size ({config.batch_size}) is larger than --train-size ({config.train_size})"
-    if config.lr <= 0 or config.width <= 0:
-        return "--lr and --width must be positive"
-    return None
-
-
 def format_tables(records: list[Record], num_classes: int, models: list[str]) -> str:
     """The epoch tables of ``models`` as aligned text, in the seed's columns."""
     lines = []
@@ -128,30 +132,21 @@ def format_tables(records: list[Record], num_classes: int, models: list[str]) ->
 
 
 def run_train(args: argparse.Namespace) -> int:
-    """The ``train`` subcommand; returns the exit status."""
+    """The ``train`` subcommand; returns the exit status (a bad argument is a UserError)."""
     config = config_from_args(args)
-    problem = _check(config)
-    if problem:
-        return _fail(problem)
-    torch.set_num_threads(max(1, args.threads))
+    config.validate(FLAGS)
+    if args.threads < 1:
+        raise UserError(f"--threads must be at least 1, got {args.threads}")
+    torch.set_num_threads(args.threads)  # this process is the CLI's own: process-wide is right here
     started = time.perf_counter()
-    try:
-        data = load_dataset(
-            config.dataset,
-            config.image_size,
-            config.train_size,
-            config.val_size,
-            config.seed,
-            config.data_dir,
-        )
-    except (DatasetUnavailable, ValueError) as error:
-        return _fail(str(error))
+    data = load_dataset(config.dataset, config.image_size, config.train_size, config.val_size, config.seed,
+                        config.data_dir)
     models = build_models(config, len(data[0].classes))
     if args.init:
         try:
             load_weights(models["resnet"], args.init)
-        except (OSError, RuntimeError, KeyError) as error:
-            return _fail(f"cannot load --init {args.init}: {str(error).splitlines()[0]}")
+        except (OSError, RuntimeError, KeyError, ValueError) as error:
+            raise UserError(f"cannot load --init {args.init}: {one_line(error)}") from None
     records = []
     for record in train(config, models=models, data=data):
         records.append(record)
@@ -167,8 +162,3 @@ def run_train(args: argparse.Namespace) -> int:
         print(format_tables(records, len(data[0].classes), list(models)))
         print(f"\nseconds: {result['summary']['seconds']}")
     return 0
-
-
-def _fail(message: str) -> int:
-    print(f"error: {message}", file=sys.stderr)
-    return 2

@@ -7,15 +7,13 @@ from dataclasses import replace
 import plotly.graph_objects as go
 import streamlit as st
 
-from resnet_core.data import DATASETS, DEFAULT_DATA_DIR, SHAPES_CLASSES, shape_grid
-from resnet_core.models import CifarResNetConfig, cifar_resnet, count_params
-from resnet_core.runs import Run, RunManager
-from resnet_core.training import PRESETS, TrainConfig
+from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, SHAPES_CLASSES, shape_grid
+from resnet_core.models import CIFAR_DEPTHS, CifarResNetConfig, cifar_resnet, count_params
+from resnet_core.training import OPTIMIZERS, PRESETS, Record, TrainConfig
 from resnet_core.training_report import epoch_table, gradient_profile, records_to_csv, records_to_json
+from resnet_core.training_runs import Run, RunManager
 
 NETS = {"resnet": ("ResNet (with skips)", "#1f77b4"), "plain": ("Plain twin (no skips)", "#d62728")}
-DEPTHS = (8, 14, 20, 32, 44, 56, 110)
-NUM_CLASSES = {"shapes": len(SHAPES_CLASSES), "cifar10": 10, "fashionmnist": 10, "mnist": 10}
 # widget key -> config field, so a preset can fill every widget in one loop
 FIELDS = {
     "lab_dataset": "dataset",
@@ -29,6 +27,19 @@ FIELDS = {
     "lab_train_size": "train_size",
     "lab_width": "width",
     "lab_optimizer": "optimizer",
+}
+# config field -> the widget's label, so the config's own messages name the widget
+LABELS = {
+    "dataset": "Dataset",
+    "depth": "Depth",
+    "lr": "Learning rate",
+    "batch_size": "Batch size",
+    "epochs": "Epochs",
+    "seed": "Seed",
+    "image_size": "Image size",
+    "train_size": "Training images",
+    "width": "Width multiplier",
+    "optimizer": "Optimizer",
 }
 
 
@@ -53,7 +64,7 @@ def config_ui() -> TrainConfig:
     st.selectbox("Preset", presets, key="lab_preset", on_change=_apply_preset)
     c = st.columns(4)
     c[0].selectbox("Dataset", DATASETS, key="lab_dataset")
-    c[1].select_slider("Depth (6n+2 layers)", DEPTHS, key="lab_depth")
+    c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth")
     c[2].number_input("Learning rate", 1e-5, 1.0, step=0.001, format="%.4f", key="lab_lr")
     c[3].selectbox("Batch size", (16, 32, 64, 128, 256), key="lab_batch")
     c = st.columns(4)
@@ -61,22 +72,21 @@ def config_ui() -> TrainConfig:
     c[1].number_input("Seed", 0, 10_000, key="lab_seed")
     c[2].checkbox("BatchNorm", key="lab_bn")
     with st.expander("More settings"):
-        c = st.columns(5)
-        c[0].number_input("Image size (px)", 16, 224, key="lab_size")
+        c = st.columns(4)
+        c[0].number_input("Image size (px)", MIN_SIZE, MAX_SIZE, key="lab_size")
         c[1].number_input("Training images", 32, 50_000, key="lab_train_size")
         c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width")
-        c[3].selectbox("Optimizer", ("sgd", "adam"), key="lab_optimizer")
-        data_dir = c[4].text_input("Data folder", str(DEFAULT_DATA_DIR), key="lab_data_dir")
+        c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer")
     values = {name: st.session_state[key] for key, name in FIELDS.items()}
     base = PRESETS[st.session_state["lab_preset"]]
-    return replace(base, **values, steps=None, data_dir=data_dir)
+    return replace(base, **values, steps=None)
 
 
 def model_sizes_ui(config: TrainConfig) -> None:
     """Parameter counts of both nets and what differs between them."""
     counts = {}
     for skip in (True, False):
-        cifar = CifarResNetConfig(config.depth, NUM_CLASSES[config.dataset], skip, config.batch_norm, config.width)
+        cifar = CifarResNetConfig(config.depth, config.num_classes, skip, config.batch_norm, config.width)
         counts[skip] = count_params(cifar_resnet(cifar))
     c = st.columns(3)
     c[0].metric("ResNet parameters", f"{counts[True]:,}")
@@ -134,12 +144,13 @@ def progress_ui(run: Run, waiting_ahead: int, max_running: int) -> None:
     total = max(run.total_steps, 1)
     left = run.seconds_left()
     text = f"step {run.steps_done} of {run.total_steps}" + (f" · about {left:.0f} s left" if left else "")
-    st.progress(min(run.steps_done / total, 1.0), text=f"{run.status}: {text}")
+    status = f"{run.status} ({run.phase})" if run.status == "running" and run.phase != "training" else run.status
+    st.progress(min(run.steps_done / total, 1.0), text=f"{status}: {text}")
 
 
 def results_ui(run: Run) -> None:
     """Epoch tables of both nets and the downloads."""
-    classes = NUM_CLASSES.get(run.config.dataset, 10)
+    classes = run.config.num_classes
     nets = [net for net in NETS if any(r.model == net for r in run.records)]
     for column, net in zip(st.columns(len(nets) or 1), nets, strict=False):
         column.markdown(f"**{NETS[net][0]}**")
@@ -159,3 +170,22 @@ def samples_ui(per_class: int = 3) -> None:
     """A grid of ``shapes`` samples, one column per class."""
     for column, (name, images) in zip(st.columns(len(SHAPES_CLASSES)), _samples(per_class), strict=True):
         column.image(images, caption=[name] + [""] * (len(images) - 1), width=48)
+
+
+def example_run(config: TrainConfig) -> Run:
+    """A finished run of two made-up steps per net (what the start-up warm-up draws)."""
+    run = Run(0, config, status="done")
+    for step in (1, 2):
+        for net in NETS:
+            norms = {"conv1": 1.0 / step, "layer1.0.conv1": 0.5 / step}
+            run.records.append(Record("step", net, step, 1, 2.0 / step, 0.1 * step, 0.1, 100.0, 0.1 * step,
+                                      grad_norms=norms))
+    for net in NETS:
+        run.records.append(Record("epoch", net, 2, 1, 1.5, 0.15, 0.1, 100.0, 0.2, val_loss=1.6, val_acc=0.12))
+    return run
+
+
+def figures(run: Run) -> list[go.Figure]:
+    """One of every chart the page draws for ``run``, from the page's own builders."""
+    return [curves(run, "train_loss", "Training loss"), curves(run, "train_acc", "Training accuracy"),
+            gradient_chart(run)]

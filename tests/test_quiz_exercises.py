@@ -10,7 +10,7 @@ import torch.nn.functional as F
 from torchvision.models.resnet import BasicBlock as TVBasicBlock
 from torchvision.models.resnet import conv1x1
 
-from resnet_core.exercises import (
+from resnet_core.quiz_exercises import (
     BlockSpec,
     block_shortcut_params,
     explain_simple_res_block,
