@@ -6,6 +6,8 @@ quiz's answers are ready when the first learner arrives; at shutdown it ends eve
 """
 
 import asyncio
+import sys
+import time
 from contextlib import asynccontextmanager
 
 import streamlit as st
@@ -14,9 +16,13 @@ import streamlit as st
 @asynccontextmanager
 async def lifespan(app: st.App):
     """Warm everything up before serving (in a thread: the event loop stays free); stop trainings at exit."""
-    from pages.parts.common import shutdown, startup
+    began = time.perf_counter()
+    from pages.parts.common import shutdown, startup  # torch, torchvision, plotly, the engine
 
-    await asyncio.to_thread(startup)
+    imports = time.perf_counter() - began
+    seconds = await asyncio.to_thread(startup)
+    parts = ", ".join(f"{part} {value:.2f} s" for part, value in {"imports": imports, **seconds}.items())
+    print(f"ResNet Pipeline Trace: ready after {time.perf_counter() - began:.1f} s ({parts})", file=sys.stderr)
     yield
     shutdown()
 

@@ -16,7 +16,9 @@ stalled trainings and other sessions).
 
 from __future__ import annotations
 
+import contextlib
 import gc
+import logging
 import time
 
 import pandas as pd
@@ -32,8 +34,30 @@ from resnet_core.training_report import epoch_table
 __all__ = ["shutdown", "startup"]
 
 
+# Streamlit warns "missing ScriptRunContext" for every cached call made outside a session: expected here.
+_BARE_MODE_LOGGERS = ("streamlit.runtime.scriptrunner_utils.script_run_context", "streamlit.runtime.caching")
+
+
+@contextlib.contextmanager
+def _quiet_bare_mode():
+    loggers = [logging.getLogger(name) for name in _BARE_MODE_LOGGERS]
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)
+
+
 def startup() -> dict[str, float]:
     """Warm every cache and lazy import the pages use, then freeze the heap; returns seconds per part."""
+    with _quiet_bare_mode():
+        return _warm_up()
+
+
+def _warm_up() -> dict[str, float]:
     seconds: dict[str, float] = {}
     tick = time.perf_counter()
 
@@ -44,7 +68,7 @@ def startup() -> dict[str, float]:
         tick = now
 
     Image.init()  # every Pillow format plugin, before the first upload
-    lap("imports")
+    lap("Pillow plugins")
     model, weights, picture = trace_ui.DEFAULT_MODEL, trace_ui.DEFAULT_WEIGHTS, trace_ui.sample(trace_ui.DEFAULT_SAMPLE)
     trace_ui.model_and_tracer(model, weights)
     lap("default model")
