@@ -3,6 +3,7 @@
 import streamlit as st
 
 from pages.parts import trace_ui, trace_views
+from pages.parts.common import after_first_paint
 from pages.parts.quiz_ui import model_quiz_ui
 from resnet_core.render import input_picture
 from resnet_core.stages import KEY_INSIGHT
@@ -35,6 +36,9 @@ with right:
 st.session_state.setdefault("stage", "residual_block")
 trace_views.flow(trace, st.session_state["stage"])
 st.divider()
+if not after_first_paint("trace_details"):  # the flow first; the stage's charts and the quiz a moment later
+    st.caption("Drawing the stage's feature maps…")
+    st.stop()
 trace_views.stage_detail(trace, st.session_state["stage"])
 
 st.divider()

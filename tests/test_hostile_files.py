@@ -28,7 +28,7 @@ def test_cli_refuses_with_one_line_or_notes_the_conversion(tmp_path, capsys, nam
 @pytest.fixture(scope="module")
 def page():
     st.cache_resource.clear()
-    return AppTest.from_file("../pages/pipeline_trace.py", default_timeout=120).run()
+    return AppTest.from_file("../pages/pipeline_trace.py", default_timeout=120).run().run()  # 2nd: after paint
 
 
 @pytest.mark.parametrize(("name", "make", "refused", "message"), CORPUS, ids=IDS)

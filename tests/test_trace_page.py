@@ -14,7 +14,19 @@ PAGE = "../pages/pipeline_trace.py"
 @pytest.fixture
 def app():
     st.cache_resource.clear()
-    return AppTest.from_file(PAGE, default_timeout=120).run()
+    first = AppTest.from_file(PAGE, default_timeout=120).run()
+    return first.run()  # the run the browser asks for once the first view is drawn (common.after_first_paint)
+
+
+def test_first_view_draws_the_flow_and_leaves_the_charts_for_the_next_run():
+    first = AppTest.from_file(PAGE, default_timeout=120).run()
+    assert not first.exception
+    assert len([b for b in first.button if b.key and b.key.startswith("flow_")]) == len(STAGES)
+    assert "The network's best guess" in _texts(first)
+    assert first.get("plotly_chart") == [] and "Key insight" not in " ".join(i.value for i in first.info)
+    second = first.run()
+    assert len(second.get("plotly_chart")) >= 2  # the enlarged channel and the skip addition
+    assert "Key insight" in " ".join(i.value for i in second.info)
 
 
 def _texts(at):

@@ -24,6 +24,7 @@ import time
 import pandas as pd
 import plotly.io
 import pyarrow as pa
+import streamlit as st
 from PIL import Image
 
 from pages.parts import quiz_lab_ui, quiz_predict_ui, quiz_ui, trace_ui, trace_views, training_ui
@@ -31,7 +32,32 @@ from resnet_core.quiz import score_test, select_test
 from resnet_core.training import DEGRADATION
 from resnet_core.training_report import epoch_table
 
-__all__ = ["shutdown", "startup"]
+__all__ = ["after_first_paint", "shutdown", "startup"]
+
+FIRST_PAINT_S = 0.5  # how long after the browser has drawn a session's first view its charts follow
+
+
+def after_first_paint(key: str) -> bool:
+    """False on a session's first run of a page, True on every later run, which follows by itself.
+
+    A browser that meets its first plotly chart loads plotly.js (about 1.3 s of CPU on a 2-core
+    machine) and React holds back the whole update that contains the chart until it has. So the
+    first run draws the page without its charts, and a fragment timed by the browser asks for the
+    next run once that first view is on screen: the flow shows at once, the charts a moment later.
+    """
+    if st.session_state.get(key):
+        return True
+    st.session_state[key] = True
+    _rerun_once_painted(key)
+    return False
+
+
+@st.fragment(run_every=FIRST_PAINT_S)
+def _rerun_once_painted(key: str) -> None:
+    ticks = f"{key}_ticks"
+    st.session_state[ticks] = st.session_state.get(ticks, 0) + 1
+    if st.session_state[ticks] > 1:  # a run timed by the browser, not the page's own first run
+        st.rerun()
 
 
 # Streamlit warns "missing ScriptRunContext" for every cached call made outside a session: expected here.
