@@ -14,6 +14,7 @@ raises :class:`DatasetUnavailable` with one line saying so and where the files g
 from __future__ import annotations
 
 import math
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -23,7 +24,7 @@ from PIL import Image, ImageDraw
 from torch import Tensor
 from torch.nn import functional as F
 
-from resnet_core.errors import UserError
+from resnet_core.errors import UserError, check_stop
 from resnet_core.images import IMAGENET_MEAN, IMAGENET_STD
 from resnet_core.settings import data_dir, download_blocked
 
@@ -211,13 +212,19 @@ def shape_image(
     return Image.fromarray(_draw(label, image_size, _sample_rng(seed, split, index * 10 + label)))
 
 
-def shapes_split(size: int, image_size: int, seed: int = 0, split: str = "train") -> Split:
-    """``size`` shapes of ``image_size`` pixels, classes in turn (balanced), deterministic per seed."""
+def shapes_split(
+    size: int, image_size: int, seed: int = 0, split: str = "train", stop: threading.Event | None = None
+) -> Split:
+    """``size`` shapes of ``image_size`` pixels, classes in turn (balanced), deterministic per seed.
+
+    ``stop`` is checked before every picture (errors.Interrupted when set).
+    """
     check_image_size(image_size)
     labels = torch.arange(size, dtype=torch.int64) % len(SHAPES_CLASSES)
-    images = np.stack(
-        [_draw(int(label), image_size, _sample_rng(seed, split, i)) for i, label in enumerate(labels)]
-    )
+    images = np.empty((size, image_size, image_size, 3), dtype=np.uint8)
+    for i, label in enumerate(labels.tolist()):
+        check_stop(stop)
+        images[i] = _draw(label, image_size, _sample_rng(seed, split, i))
     return Split(
         torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), labels, SHAPES_CLASSES
     )  # (N, 3, H, W)
@@ -306,6 +313,7 @@ def load_dataset(
     seed: int = 0,
     folder: str | Path | None = None,
     allow_download: bool = True,
+    stop: threading.Event | None = None,
 ) -> tuple[Split, Split]:
     """Train and validation splits of ``name`` (torchvision sets from ``folder``, default the server's data folder).
 
@@ -313,11 +321,12 @@ def load_dataset(
     """
     check_image_size(image_size)
     if name == "shapes":
-        return shapes_split(train_size, image_size, seed, "train"), shapes_split(
-            val_size, image_size, seed, "val"
+        return shapes_split(train_size, image_size, seed, "train", stop), shapes_split(
+            val_size, image_size, seed, "val", stop
         )
     num_classes(name)  # an unknown name is refused here
     train, val = _load_torchvision(name, Path(folder) if folder else data_dir(), allow_download)
+    check_stop(stop)
     return _subset(train, train_size, seed), _subset(val, val_size, seed)
 
 

@@ -7,11 +7,23 @@ is a :class:`UserError` whose message is one plain sentence. The command line pr
 
 from __future__ import annotations
 
-__all__ = ["UserError", "one_line"]
+import threading
+
+__all__ = ["Interrupted", "UserError", "check_stop", "one_line"]
 
 
 class UserError(ValueError):
     """Something a user gave that cannot be used; ``str(error)`` is one sentence saying why."""
+
+
+class Interrupted(Exception):
+    """A stop flag was found set in the middle of long work (drawing data, a step, validation)."""
+
+
+def check_stop(stop: threading.Event | None) -> None:
+    """Raise Interrupted when ``stop`` is set: long loops call this between their pieces of work."""
+    if stop is not None and stop.is_set():
+        raise Interrupted
 
 
 def one_line(error: BaseException, limit: int = 200) -> str:

@@ -10,6 +10,7 @@ Pure torch: no streamlit here (He et al. 2016, "Deep Residual Learning for Image
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
@@ -22,12 +23,13 @@ from torch import Tensor, nn
 from torch.nn import functional as F
 
 from resnet_core.data import DATASETS, Split, check_image_size, load_dataset, num_classes, to_input
-from resnet_core.errors import UserError
+from resnet_core.errors import Interrupted, UserError, check_stop
 from resnet_core.models import (
     CifarResNetConfig,
     check_cifar_depth,
     cifar_resnet,
     init_weights,
+    residual_blocks,
     seed_resnet,
 )
 
@@ -249,13 +251,19 @@ def learning_rate(config: TrainConfig, step: int, total: int) -> float:
 
 @torch.no_grad()
 def evaluate(
-    model: nn.Module, split: Split, image_size: int, device: torch.device, batch_size: int = 256
+    model: nn.Module,
+    split: Split,
+    image_size: int,
+    device: torch.device,
+    batch_size: int = 256,
+    stop: threading.Event | None = None,
 ) -> tuple[float, float]:
-    """Mean loss and accuracy of ``model`` on ``split`` in eval mode."""
+    """Mean loss and accuracy of ``model`` on ``split`` in eval mode (``stop`` checked between batches)."""
     was_training = model.training
     model.eval()
     loss_sum, correct = 0.0, 0
     for start in range(0, len(split), batch_size):
+        check_stop(stop)
         x = to_input(split.images[start : start + batch_size].to(device), image_size)
         y = split.labels[start : start + batch_size].to(device)
         logits = model(x)
@@ -276,13 +284,23 @@ def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
 
 
 def _step(
-    model: nn.Module, optimizer: torch.optim.Optimizer, x: Tensor, y: Tensor, want_norms: bool
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    x: Tensor,
+    y: Tensor,
+    want_norms: bool,
+    stop: threading.Event | None = None,
 ) -> tuple[float, float, dict[str, float] | None]:
-    """One SGD step; returns the batch loss, batch accuracy and (when asked) conv gradient norms."""
+    """One SGD step; returns the batch loss, batch accuracy and (when asked) conv gradient norms.
+
+    ``stop`` is checked between forward and backward and before the update (errors.Interrupted).
+    """
     logits = model(x)
     loss = F.cross_entropy(logits, y)
+    check_stop(stop)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
+    check_stop(stop)
     norms = gradient_norms(model) if want_norms else None
     optimizer.step()
     correct = (logits.detach().argmax(1) == y).sum()
@@ -298,30 +316,79 @@ def train(
 ) -> Iterator[Record]:
     """Train the nets of ``config`` and yield a step record per net per step, an epoch record per epoch.
 
-    ``stop`` ends the run before the next step once set. Pass ``models`` (from :func:`build_models`)
-    to keep the trained nets, and ``data`` to reuse splits already loaded. ``on_phase`` hears
-    "preparing data" and then "training", for a status line.
+    ``stop`` ends the run once set, whatever it is doing: it is checked before every picture drawn,
+    between forward and backward, before each update and between validation batches. Pass
+    ``models`` (from :func:`build_models`) to keep the trained nets, and ``data`` to reuse splits
+    already loaded. ``on_phase`` hears "preparing data" and then "training", for a status line.
     """
+    try:
+        yield from _train(config, stop, models, data, on_phase)
+    except Interrupted:
+        return
+
+
+@contextlib.contextmanager
+def _stop_checks(models: dict[str, nn.Module], stop: threading.Event | None) -> Iterator[None]:
+    """Check ``stop`` at every residual block, forward and backward, so even a long step ends at once."""
+    if stop is None:
+        yield
+        return
+
+    def before_block(module: nn.Module, args: tuple[Tensor, ...]) -> None:
+        check_stop(stop)
+        if torch.is_grad_enabled() and args[0].requires_grad:
+            args[0].register_hook(lambda grad: check_stop(stop))  # runs when backward reaches the block
+
+    handles = [block.register_forward_pre_hook(before_block)
+               for model in models.values() for _, block in residual_blocks(model)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def _train(
+    config: TrainConfig,
+    stop: threading.Event | None,
+    models: dict[str, nn.Module] | None,
+    data: tuple[Split, Split] | None,
+    on_phase: Callable[[str], None] | None,
+) -> Iterator[Record]:
     started = time.perf_counter()
     if on_phase is not None:
         on_phase("preparing data")
     train_split, val_split = data or load_dataset(
-        config.dataset, config.image_size, config.train_size, config.val_size, config.seed, config.data_dir
+        config.dataset, config.image_size, config.train_size, config.val_size, config.seed, config.data_dir,
+        stop=stop,
     )
     device = pick_device(config.device)
     models = models if models is not None else build_models(config, len(train_split.classes))
     for model in models.values():
         model.to(device).train()
     optimizers = {name: _optimizer(config, model) for name, model in models.items()}
-    order = torch.Generator().manual_seed(config.seed)
     if on_phase is not None:
         on_phase("training")
+    with _stop_checks(models, stop):
+        yield from _loop(config, stop, models, optimizers, train_split, val_split, device, started)
+
+
+def _loop(
+    config: TrainConfig,
+    stop: threading.Event | None,
+    models: dict[str, nn.Module],
+    optimizers: dict[str, torch.optim.Optimizer],
+    train_split: Split,
+    val_split: Split,
+    device: torch.device,
+    started: float,
+) -> Iterator[Record]:
+    order = torch.Generator().manual_seed(config.seed)
     per_epoch = steps_per_epoch(config, len(train_split))
     total = total_steps(config, len(train_split))
     sums = {name: [0.0, 0.0, 0] for name in models}  # loss sum, accuracy sum, steps this epoch
     for step in range(total):
-        if stop is not None and stop.is_set():
-            return
+        check_stop(stop)
         epoch, position = divmod(step, per_epoch)
         if position == 0:
             permutation = torch.randperm(len(train_split), generator=order)
@@ -334,7 +401,7 @@ def train(
             for group in optimizers[name].param_groups:
                 group["lr"] = lr
             tick = time.perf_counter()
-            loss, acc, norms = _step(model, optimizers[name], x, y, want_norms)
+            loss, acc, norms = _step(model, optimizers[name], x, y, want_norms, stop)
             rate = len(y) / max(time.perf_counter() - tick, 1e-9)
             sums[name] = [sums[name][0] + loss, sums[name][1] + acc, sums[name][2] + 1]
             seconds = time.perf_counter() - started
@@ -358,10 +425,8 @@ def _epoch_records(
 ) -> Iterator[Record]:
     """An epoch record per net: mean training loss/accuracy of the epoch and validation scores."""
     for name, model in models.items():
-        if stop is not None and stop.is_set():
-            return
         tick = time.perf_counter()
-        val_loss, val_acc = evaluate(model, val_split, config.image_size, device)
+        val_loss, val_acc = evaluate(model, val_split, config.image_size, device, stop=stop)
         rate = len(val_split) / max(time.perf_counter() - tick, 1e-9)
         loss_sum, acc_sum, count = sums[name]
         yield Record(

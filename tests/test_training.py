@@ -80,6 +80,37 @@ def test_gradient_norms_match_torch_autograd():
     assert record.grad_norms["conv1"] == pytest.approx(model.conv1.weight.grad.norm().item(), rel=1e-4)
 
 
+def _stop_while(config: TrainConfig, phase: str, delay: float) -> tuple[float, list]:
+    """Train ``config`` in a thread, set the stop flag ``delay`` s into ``phase``; seconds until train() returned."""
+    stop, entered, records = threading.Event(), threading.Event(), []
+
+    def run() -> None:
+        hear = lambda name: entered.set() if name == phase else None  # noqa: E731
+        records.extend(train(config, stop=stop, on_phase=hear))
+
+    worker = threading.Thread(target=run)
+    worker.start()
+    assert entered.wait(60), f"never reached {phase}"
+    time.sleep(delay)
+    asked = time.monotonic()
+    stop.set()
+    worker.join(30)
+    assert not worker.is_alive()
+    return time.monotonic() - asked, records
+
+
+def test_stop_ends_data_generation_within_a_second():
+    big = replace(TINY, image_size=224, train_size=20_000)  # minutes of drawing
+    seconds, records = _stop_while(big, "preparing data", 0.5)
+    assert seconds < 1.0 and records == []
+
+
+def test_stop_ends_a_long_step_within_a_second():
+    slow = replace(TINY, depth=56, width=2.0, image_size=96, batch_size=32, train_size=64)  # a forward takes seconds
+    seconds, records = _stop_while(slow, "training", 0.5)
+    assert seconds < 1.0 and records == []  # it stopped inside the first step
+
+
 def test_stop_ends_a_run_within_a_second():
     stop = threading.Event()
     records = []
