@@ -17,14 +17,15 @@ config = tw.config_ui()
 manager = tw.run_manager()
 run = manager.get(st.session_state.get("lab_run"))
 
-train_col, stop_col, _ = st.columns([1, 1, 4])
-if train_col.button("Train", type="primary", disabled=bool(run and run.active)):
+train_col, stop_col, budget_col = st.columns([1, 1, 6], vertical_alignment="center")
+with budget_col:
+    allowed = tw.budget_ui(config)
+if train_col.button("Train", type="primary", disabled=not allowed or bool(run and run.active)):
     try:
-        config.validate(tw.LABELS)
+        run = manager.start(config, tw.owner(), tw.LABELS)
     except UserError as error:
         st.error(str(error), icon=":material/block:")
     else:
-        run = manager.start(config)
         st.session_state["lab_run"] = run.id
 if stop_col.button("Stop", disabled=not (run and run.active)) and run:
     run.stop()
@@ -38,7 +39,8 @@ def live_view() -> None:
     if not run:
         st.info("Pick a preset and press **Train**.")
         return
-    tw.progress_ui(run, manager.waiting_ahead(run), manager.max_running)
+    manager.seen(tw.owner())
+    tw.progress_ui(run, manager.queue(run), manager.max_running)
     left, right = st.columns(2)
     left.plotly_chart(tw.curves(run, "train_loss", "Training loss"), key="lab_loss")
     right.plotly_chart(tw.curves(run, "train_acc", "Training accuracy"), key="lab_acc")

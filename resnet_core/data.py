@@ -35,6 +35,7 @@ __all__ = [
     "SHAPES_CLASSES",
     "DatasetUnavailable",
     "Split",
+    "available",
     "check_image_size",
     "load_dataset",
     "num_classes",
@@ -62,7 +63,15 @@ _SPLIT_IDS = {"train": 0, "val": 1}
 
 
 class DatasetUnavailable(UserError):
-    """A dataset whose files are missing and cannot be downloaded; the message is one line."""
+    """A dataset whose files are missing and cannot be downloaded; the message is one line.
+
+    The message names no server path (learners see it); ``folder`` is where the files belong,
+    for the command line and whoever runs the server.
+    """
+
+    def __init__(self, message: str, folder: Path) -> None:
+        super().__init__(message)
+        self.folder = folder
 
 
 @dataclass(frozen=True)
@@ -256,6 +265,15 @@ _TORCHVISION = {
 _TORCHVISION_CLASSES = 10  # each of the three has ten classes
 
 
+def available(name: str, folder: str | Path | None = None) -> bool:
+    """Whether dataset ``name`` can be loaded without a download (shapes always; the others need their files)."""
+    if name == "shapes":
+        return True
+    num_classes(name)  # an unknown name is refused here
+    files = (Path(folder) if folder else data_dir()) / _TORCHVISION[name][1]
+    return files.is_dir() and any(files.iterdir())
+
+
 def num_classes(name: str) -> int:
     """How many classes dataset ``name`` has (known without loading it)."""
     if name == "shapes":
@@ -292,8 +310,8 @@ def _load_torchvision(name: str, root: Path, allow_download: bool) -> tuple[Spli
         except (RuntimeError, OSError):
             why = f"the download from {host} failed."
     raise DatasetUnavailable(
-        f"{name} is not in {root.resolve()} and cannot be downloaded ({why}): "
-        f"put its files in {(root / folder).resolve()} or connect to the internet and try again."
+        f"{name} is not in this server's data folder and cannot be downloaded ({why.rstrip('.')})",
+        (root / folder).resolve(),
     )
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import io
+import stat
 import warnings
 import zipfile
 from dataclasses import dataclass
@@ -100,19 +101,30 @@ def load_image(data: bytes, name: str = "upload") -> Image.Image:
 
 
 def read_image_file(path: str | Path) -> LoadedImage:
-    """Read and decode an image file from disk (same checks as :func:`read_image`)."""
+    """Read and decode an image file from disk (same checks as :func:`read_image`).
+
+    Only a regular file is opened (a FIFO would block, ``/dev/zero`` never ends), and never more
+    than MAX_BYTES + 1 bytes of it are read, whatever its size says.
+    """
     path = Path(path)
     try:
-        size = path.stat().st_size
-        if size > MAX_BYTES:
-            raise ImageError(f"{path.name} is {size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
-        data = path.read_bytes()
+        info = path.stat()
+        if stat.S_ISDIR(info.st_mode):
+            raise ImageError(f"{path} is a folder, not an image file.")
+        if not stat.S_ISREG(info.st_mode):
+            raise ImageError(f"{path} is not a regular file (a device, a pipe or a socket).")
+        if info.st_size > MAX_BYTES:
+            raise ImageError(f"{path.name} is {info.st_size / 2**20:.1f} MB; the limit is {MAX_BYTES // 2**20} MB.")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ImageError(f"{path} does not exist.") from None
-    except IsADirectoryError:
-        raise ImageError(f"{path} is a folder, not an image file.") from None
     except PermissionError:
         raise ImageError(f"{path} cannot be read (permission denied).") from None
+    except OSError as error:
+        raise ImageError(f"{path} cannot be read ({one_line(error)}).") from None
+    if len(data) > MAX_BYTES:
+        raise ImageError(f"{path.name} is over {MAX_BYTES // 2**20} MB; the limit is {MAX_BYTES // 2**20} MB.")
     return read_image(data, path.name)
 
 

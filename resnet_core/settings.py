@@ -6,6 +6,8 @@
 | ``RESNET_TRACE_DATA`` | folder of the torchvision datasets (CIFAR-10, ...) | ``data`` |
 | ``RESNET_TRACE_MAX_TRAININGS`` | trainings that may run at once on a server | 2 |
 | ``RESNET_TRACE_TRAIN_THREADS`` | CPU threads of each training process | 1 |
+| ``RESNET_TRACE_MAX_RUN_MB`` | memory one training may use, beyond its worker's fixed cost | 1500 |
+| ``RESNET_TRACE_MAX_RUN_S`` | wall time one training may take | 600 |
 
 Values are read when asked for, not at import, so a test or a launcher can set them first.
 Whether a download host answers is asked once per process (:func:`download_blocked`).
@@ -25,7 +27,10 @@ __all__ = [
     "data_dir",
     "download_blocked",
     "env_int",
+    "machine_memory_mb",
     "mark_unreachable",
+    "max_run_mb",
+    "max_run_s",
     "max_trainings",
     "offline",
     "train_threads",
@@ -76,6 +81,27 @@ def max_trainings() -> int:
 def train_threads() -> int:
     """CPU threads of each training process: small nets train fastest on one, and cores stay free for tracing."""
     return env_int("RESNET_TRACE_TRAIN_THREADS", 1)
+
+
+def max_run_mb() -> int:
+    """Memory one training on this server may use (MB): a share that leaves room for everyone else."""
+    return env_int("RESNET_TRACE_MAX_RUN_MB", 1500)
+
+
+def max_run_s() -> int:
+    """Wall time one training on this server may take (seconds); a hard cap ends it there."""
+    return env_int("RESNET_TRACE_MAX_RUN_S", 600)
+
+
+def machine_memory_mb() -> float | None:
+    """This machine's memory available now (MemAvailable, MB), or None where /proc/meminfo is missing."""
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
 
 
 def download_blocked(host: str) -> str:

@@ -41,6 +41,7 @@ __all__ = [
     "Record",
     "TrainConfig",
     "build_models",
+    "build_nets_on_meta",
     "conv_layer_names",
     "evaluate",
     "gradient_norms",
@@ -201,6 +202,17 @@ def _build(config: TrainConfig, num_classes: int, skip: bool) -> nn.Module:
         cifar = CifarResNetConfig(config.depth, num_classes, skip, config.batch_norm, config.width)
         return cifar_resnet(cifar)
     raise UserError(f"unknown model {config.model!r}; choose cifar or seed")
+
+
+def _nets(config: TrainConfig) -> dict[str, bool]:
+    """The nets a run trains, each with whether it has skip connections."""
+    return {"resnet": True, "plain": False} if config.compare else {"resnet": True}
+
+
+def build_nets_on_meta(config: TrainConfig) -> dict[str, nn.Module]:
+    """The nets ``config`` trains, on PyTorch's meta device: shapes without memory, for budgets."""
+    with torch.device("meta"):
+        return {name: _build(config, config.num_classes, skip) for name, skip in _nets(config).items()}
 
 
 def build_models(config: TrainConfig, num_classes: int) -> dict[str, nn.Module]:
@@ -457,8 +469,28 @@ def save_weights(model: nn.Module, path: str | Path, half: bool = False) -> Path
 
 
 def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
-    """Load a state dict saved by :func:`save_weights` (fp16 or fp32) with ``weights_only=True``."""
-    state = torch.load(path, map_location="cpu", weights_only=True)
+    """Load a state dict saved by :func:`save_weights` (fp16 or fp32) with ``weights_only=True``.
+
+    A file that is not such a checkpoint, or one made for another architecture, is a UserError
+    that says which (the first missing, unexpected or differently shaped weight).
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise UserError(f"{path} is not a file")
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as error:  # any unreadable file: pickle, zip or torch errors alike
+        raise UserError(f"{path} is not a checkpoint saved by --save ({type(error).__name__})") from None
+    if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
+        raise UserError(f"{path} is not a state dict of tensors")
     reference = model.state_dict()
+    missing = [key for key in reference if key not in state]
+    unexpected = [key for key in state if key not in reference]
+    wrong = [key for key in reference if key in state and state[key].shape != reference[key].shape]
+    if missing or unexpected or wrong:
+        key = (missing or unexpected or wrong)[0]
+        what = ("lacks" if missing else "has an unexpected" if unexpected else "has a differently shaped")
+        count = len(missing) + len(unexpected) + len(wrong)
+        raise UserError(f"{path} does not fit this model: it {what} weight {key} ({count} mismatches in all)")
     model.load_state_dict({key: value.to(reference[key].dtype) for key, value in state.items()})
     return model

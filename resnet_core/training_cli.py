@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import tempfile
 import time
 from dataclasses import replace
+from pathlib import Path
 
 import torch
 
-from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, load_dataset
+from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, DatasetUnavailable, load_dataset
 from resnet_core.errors import UserError, one_line
 from resnet_core.models import CIFAR_DEPTHS
+from resnet_core.settings import machine_memory_mb
 from resnet_core.training import (
     DEGRADATION,
     DEVICES,
@@ -25,9 +29,11 @@ from resnet_core.training import (
     TrainConfig,
     build_models,
     load_weights,
+    pick_device,
     save_weights,
     train,
 )
+from resnet_core.training_budget import check
 from resnet_core.training_report import TABLE_COLUMNS, epoch_table, summary
 
 __all__ = ["FLAGS", "add_parser", "config_from_args", "run_train"]
@@ -84,6 +90,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per epoch and net, then a summary"
     )
+    parser.add_argument("--max-mb", type=float, default=None, metavar="MB",
+                        help="refuse a run estimated above this memory (default: this machine's available memory)")
+    parser.add_argument("--max-seconds", type=float, default=None, metavar="S",
+                        help="refuse a run estimated above this wall time (default: no limit)")
     parser.set_defaults(func=run_train)
     return parser
 
@@ -137,16 +147,20 @@ def run_train(args: argparse.Namespace) -> int:
     config.validate(FLAGS)
     if args.threads < 1:
         raise UserError(f"--threads must be at least 1, got {args.threads}")
+    pick_device(config.device)  # a missing GPU is named now, not after the data is drawn
+    _check_budget(config, args)
+    if args.save:
+        _check_writable(Path(args.save))
     torch.set_num_threads(args.threads)  # this process is the CLI's own: process-wide is right here
     started = time.perf_counter()
-    data = load_dataset(config.dataset, config.image_size, config.train_size, config.val_size, config.seed,
-                        config.data_dir)
+    try:
+        data = load_dataset(config.dataset, config.image_size, config.train_size, config.val_size, config.seed,
+                            config.data_dir)
+    except DatasetUnavailable as error:
+        raise UserError(f"{error}: put its files in {error.folder}, or connect to the internet") from None
     models = build_models(config, len(data[0].classes))
     if args.init:
-        try:
-            load_weights(models["resnet"], args.init)
-        except (OSError, RuntimeError, KeyError, ValueError) as error:
-            raise UserError(f"cannot load --init {args.init}: {one_line(error)}") from None
+        load_weights(models["resnet"], args.init)
     records = []
     for record in train(config, models=models, data=data):
         records.append(record)
@@ -162,3 +176,29 @@ def run_train(args: argparse.Namespace) -> int:
         print(format_tables(records, len(data[0].classes), list(models)))
         print(f"\nseconds: {result['summary']['seconds']}")
     return 0
+
+
+def _check_budget(config: TrainConfig, args: argparse.Namespace) -> None:
+    """Refuse a run over --max-mb (default: the machine's available memory) or --max-seconds."""
+    for flag, value in (("--max-mb", args.max_mb), ("--max-seconds", args.max_seconds)):
+        if value is not None and not (math.isfinite(value) and value > 0):
+            raise UserError(f"{flag} must be a positive number, got {value}")
+    if args.max_mb is not None:
+        max_mb, memory = args.max_mb, "--max-mb is {}"
+    else:
+        max_mb, memory = machine_memory_mb(), "this machine has {} available (--max-mb sets another limit)"
+    check(config, max_mb, args.max_seconds, args.threads, FLAGS, (memory, "--max-seconds is {}"), worker=False)
+
+
+def _check_writable(path: Path) -> None:
+    """Refuse a --save path that cannot be written before training, not after it."""
+    folder = path.parent if str(path.parent) else Path(".")
+    if path.is_dir():
+        raise UserError(f"--save {path} is a folder; give a file name such as {path / 'weights.pt'}")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        raise UserError(f"--save {path} cannot be written: {folder} is not a writable folder "
+                        f"({error.strerror or one_line(error)})") from None

@@ -4,22 +4,54 @@ The server's :class:`~resnet_core.training_runs.RunManager` starts one worker pe
 thread count, random numbers, memory and CPU never touch the server process: torch's thread
 count is process-wide (``torch.set_num_threads``), and so is its global random generator.
 
-Protocol, one JSON object per line. The parent writes ``{"config": {...}, "threads": N}`` on
-stdin; the worker answers on stdout with ``{"phase": "..."}`` as it moves on, ``{"record": {...}}``
-for every record of :func:`~resnet_core.training.train`, and last ``{"end": "done"}`` or
-``{"error": "one line"}``. A ``stop`` line or the end of stdin (the parent went away) stops it.
-Anything else the process prints goes to stderr, never into the protocol.
+Protocol, one JSON object per line. The parent writes ``{"config": {...}, "threads": N,
+"max_mb": M}`` on stdin; the worker answers on stdout with ``{"phase": "..."}`` as it moves on,
+``{"record": {...}}`` for every record of :func:`~resnet_core.training.train`, and last
+``{"end": "done", "peak_mb": P}`` or ``{"error": "one line"}``. A ``stop`` line or the end of stdin
+(the parent went away) stops it. Anything else the process prints goes to stderr, never into the
+protocol.
+
+Memory: once torch is imported the worker caps its own heap (``RLIMIT_DATA``) at what it has now
+plus ``GUARD`` times ``max_mb``, so an allocation past that fails with an error instead of
+growing until the kernel kills something, and it marks itself the first process the kernel's
+out-of-memory killer takes (``oom_score_adj`` 1000), never the server.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+import resource
 import sys
 import threading
+from pathlib import Path
 from typing import IO
 
-__all__ = ["main"]
+__all__ = ["GUARD", "main"]
+
+GUARD = 2.0  # a worker's heap may grow by at most this many times the run's memory limit
+
+
+def _status_mb(key: str) -> float:
+    """A size from /proc/self/status (VmRSS, VmHWM, VmData) in MB; 0 where there is no /proc."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def _cap_memory(max_mb: float) -> None:
+    """Cap this process's heap at its size now plus GUARD * max_mb, and volunteer for the OOM killer."""
+    data = _status_mb("VmData")
+    if data and max_mb > 0:
+        limit = int((data + GUARD * max_mb) * 1024 * 1024)
+        resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
+    with contextlib.suppress(OSError):
+        Path("/proc/self/oom_score_adj").write_text("1000")
 
 
 def _send(channel: IO[str], message: dict) -> None:
@@ -48,6 +80,9 @@ def main() -> int:
     from resnet_core.training import TrainConfig, train
 
     torch.set_num_threads(max(1, int(request.get("threads", 1))))  # this process only
+    max_mb = float(request.get("max_mb") or 0)
+    baseline = _status_mb("VmRSS")
+    _cap_memory(max_mb)
     stop = threading.Event()
     threading.Thread(target=_watch_stdin, args=(stop,), daemon=True).start()
     try:
@@ -59,9 +94,14 @@ def main() -> int:
         _send(channel, {"error": one_line(error)})
         return 0
     except Exception as error:  # reported to the learner who started it, in one line
+        if isinstance(error, MemoryError) or "can't allocate memory" in str(error):
+            _send(channel, {"error": f"this training needed more memory than this server allows for one "
+                                     f"({max_mb:,.0f} MB): choose a smaller batch size or image size"})
+            return 0
         _send(channel, {"error": f"{type(error).__name__}: {one_line(error)}"})
         return 1
-    _send(channel, {"end": "stopped" if stop.is_set() else "done"})
+    peak = _status_mb("VmHWM") - baseline
+    _send(channel, {"end": "stopped" if stop.is_set() else "done", "peak_mb": round(peak, 1)})
     return 0
 
 

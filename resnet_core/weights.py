@@ -150,7 +150,7 @@ def _imagenet_state_dict(enum: WeightsEnum, notes: list[str]) -> dict[str, Tenso
         return _safe_load(path, notes)
     reason = _download(enum.url, path)
     if reason:
-        notes.append(f"ImageNet weights are not in the torch hub cache ({path}) and {reason}")
+        notes.append(f"ImageNet weights ({path.name}) are not in this server's torch hub cache and {reason}")
         return None
     return _safe_load(path, notes)
 
@@ -160,10 +160,10 @@ def _safe_load(path: Path, notes: list[str]) -> dict[str, Tensor] | None:
     try:
         state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as error:  # any unreadable checkpoint is skipped, not fatal
-        notes.append(f"{path} could not be read as weights ({one_line(error)}); skipped.")
+        notes.append(f"{path.name} could not be read as weights ({one_line(error)}); skipped.")
         return None
     if not isinstance(state, dict) or not all(isinstance(v, Tensor) for v in state.values()):
-        notes.append(f"{path} is not a state dict of tensors; skipped.")
+        notes.append(f"{path.name} is not a state dict of tensors; skipped.")
         return None
     return state
 

@@ -38,10 +38,13 @@ def test_page_trains_a_tiny_configuration_to_the_end_and_shows_both_curves():
     assert any("Download run (CSV)" in str(b.proto) for b in at.get("download_button"))
 
 
-def test_missing_dataset_shows_one_error_and_no_traceback(monkeypatch, tmp_path):
+def test_a_dataset_missing_on_the_server_is_named_without_a_server_path(monkeypatch, tmp_path):
     monkeypatch.setenv("RESNET_TRACE_DATA", str(tmp_path))  # the server's data folder holds no CIFAR-10
     at = _tiny_page()
     at.session_state["lab_dataset"] = "cifar10"
-    at = _train_to_the_end(at)
+    at.run()
     assert not at.exception
-    assert any("cannot be downloaded" in e.value for e in at.error)
+    assert any("cifar10 is not on this server" in w.value for w in at.warning)
+    assert next(b for b in at.button if b.label == "Train").disabled
+    page_text = " ".join(e.value for e in [*at.warning, *at.error, *at.markdown, *at.caption])
+    assert str(tmp_path) not in page_text

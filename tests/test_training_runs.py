@@ -99,7 +99,7 @@ def test_run_manager_caps_concurrent_trainings_and_isolates_failures(monkeypatch
     first = manager.start(replace(TINY, epochs=1000))
     second = manager.start(replace(TINY, dataset="cifar10"))
     _wait(first, lambda r: r.status == "running")
-    assert second.status == "waiting" and manager.waiting_ahead(second) == 0
+    assert second.status == "waiting" and manager.queue(second) == (1, 0)  # one running, none ahead
     first.stop()
     _wait(second, lambda r: not r.active)
     assert first.status == "stopped"

@@ -34,11 +34,11 @@ def test_offline_auto_falls_back_and_says_why(torch_home):
     loaded = load_model("resnet50", "auto")
     assert loaded.weights == "none"
     assert loaded.label.startswith("untrained: predictions are meaningless")
-    assert any("not in the torch hub cache" in note for note in loaded.notes)
+    assert any("not in this server's torch hub cache" in note for note in loaded.notes)
 
 
 def test_offline_explicit_imagenet_is_a_clear_error(torch_home):
-    with pytest.raises(WeightsError, match="not in the torch hub cache"):
+    with pytest.raises(WeightsError, match="not in this server's torch hub cache"):
         load_model("resnet34", "imagenet")
 
 

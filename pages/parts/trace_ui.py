@@ -8,6 +8,7 @@ from dataclasses import dataclass
 import streamlit as st
 from PIL import Image
 
+from pages.parts.text import plain
 from resnet_core.images import ImageError, load_image_file, read_image
 from resnet_core.models import MODEL_NAMES
 from resnet_core.samples import SAMPLES, sample_path
@@ -30,7 +31,7 @@ class Picture:
 
     image: Image.Image
     digest: str
-    caption: str
+    caption: str  # Markdown: learner text in it is already escaped (text.plain)
 
 
 @st.cache_resource(show_spinner="Loading the model…")
@@ -77,12 +78,12 @@ def picture_picker() -> Picture:
         try:
             loaded = read_image(data, upload.name)
         except ImageError as error:
-            st.error(f"That file can't be used: {error}", icon=":material/block:")
+            st.error(f"That file can't be used: {plain(str(error))}", icon=":material/block:")
             st.caption("Showing the sample picture instead.")
         else:
             for note in loaded.notes:
-                st.info(f"{upload.name}: {note}", icon=":material/info:")
-            return Picture(loaded.image, hashlib.sha256(data).hexdigest(), f"Your upload: {upload.name}")
+                st.info(plain(f"{upload.name}: {note}"), icon=":material/info:")
+            return Picture(loaded.image, hashlib.sha256(data).hexdigest(), f"Your upload: {plain(upload.name)}")
     return sample(key)
 
 

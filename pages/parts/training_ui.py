@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 
 import plotly.graph_objects as go
 import streamlit as st
 
-from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, SHAPES_CLASSES, shape_grid
+from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, SHAPES_CLASSES, available, shape_grid
+from resnet_core.errors import UserError
 from resnet_core.models import CIFAR_DEPTHS, CifarResNetConfig, cifar_resnet, count_params
 from resnet_core.training import OPTIMIZERS, PRESETS, Record, TrainConfig
+from resnet_core.training_budget import Budget
 from resnet_core.training_report import epoch_table, gradient_profile, records_to_csv, records_to_json
-from resnet_core.training_runs import Run, RunManager
+from resnet_core.training_runs import Queue, Run, RunManager
 
 NETS = {"resnet": ("ResNet (with skips)", "#1f77b4"), "plain": ("Plain twin (no skips)", "#d62728")}
 # widget key -> config field, so a preset can fill every widget in one loop
@@ -43,10 +46,40 @@ LABELS = {
 }
 
 
+LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+BATCH_SIZES = (16, 32, 64, 128, 256)
+HEARTBEAT_S = 10.0  # how often an open page tells the server its session is still there
+
+
 @st.cache_resource
 def run_manager() -> RunManager:
     """The server-wide run manager: one per server, shared by every session."""
     return RunManager()
+
+
+def owner() -> str:
+    """This browser session's id for the run manager (a run belongs to the session that started it)."""
+    return st.session_state.setdefault("lab_owner", uuid.uuid4().hex)
+
+
+def keep_alive() -> None:
+    """Called on every page of every run: keeps the lab's settings, and its run alive while the tab is open.
+
+    Streamlit forgets a widget's value when a run does not draw it (another page); writing the
+    values back here makes them the session's own. A session with an active run pings the run
+    manager every ``HEARTBEAT_S``; once the tab is closed the pings stop and the run is stopped.
+    """
+    for key in ("lab_preset", *FIELDS):
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+    run = run_manager().get(st.session_state.get("lab_run"))
+    if run is not None and run.active:
+        _heartbeat()
+
+
+@st.fragment(run_every=HEARTBEAT_S)
+def _heartbeat() -> None:
+    run_manager().seen(owner())
 
 
 def _apply_preset() -> None:
@@ -63,10 +96,11 @@ def config_ui() -> TrainConfig:
         _apply_preset()
     st.selectbox("Preset", presets, key="lab_preset", on_change=_apply_preset)
     c = st.columns(4)
-    c[0].selectbox("Dataset", DATASETS, key="lab_dataset")
+    c[0].selectbox("Dataset", DATASETS, key="lab_dataset",
+                   format_func=lambda name: name if available(name) else f"{name} (not on this server)")
     c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth")
-    c[2].number_input("Learning rate", 1e-5, 1.0, step=0.001, format="%.4f", key="lab_lr")
-    c[3].selectbox("Batch size", (16, 32, 64, 128, 256), key="lab_batch")
+    c[2].select_slider("Learning rate", LEARNING_RATES, key="lab_lr", format_func=lambda lr: f"{lr:g}")
+    c[3].selectbox("Batch size", BATCH_SIZES, key="lab_batch")
     c = st.columns(4)
     c[0].number_input("Epochs", 1, 200, key="lab_epochs")
     c[1].number_input("Seed", 0, 10_000, key="lab_seed")
@@ -134,13 +168,48 @@ def gradient_chart(run: Run) -> go.Figure:
         margin=dict(t=40, b=30, l=10, r=10)))
 
 
-def progress_ui(run: Run, waiting_ahead: int, max_running: int) -> None:
+@st.cache_data(max_entries=256, show_spinner=False)
+def _budget(config: TrainConfig) -> Budget | str:
+    try:
+        return run_manager().budget(config, LABELS)
+    except UserError as error:
+        return str(error)
+
+
+def budget_ui(config: TrainConfig) -> bool:
+    """What the run will cost, before Train is pressed; False (with the reason) when this server refuses it."""
+    try:
+        config.validate(LABELS)
+    except UserError as error:
+        st.error(str(error), icon=":material/block:")
+        return False
+    if not available(config.dataset):
+        st.warning(f"{config.dataset} is not on this server: whoever runs it can put the files in its data "
+                   "folder (see the README). Pick the shapes dataset meanwhile.", icon=":material/cloud_off:")
+        return False
+    budget = _budget(config)
+    manager = run_manager()
+    if isinstance(budget, str):
+        st.error(budget, icon=":material/block:")
+        return False
+    st.caption(f"Estimate: about {_duration(budget.seconds)} and {budget.memory_mb:,.0f} MB of memory "
+               f"(this server allows {_duration(manager.max_s)} and {manager.max_mb:,.0f} MB per training).")
+    return True
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:,.0f} s" if seconds < 120 else f"{seconds / 60:,.0f} min"
+
+
+def progress_ui(run: Run, queue: Queue, max_running: int) -> None:
     """Status line: waiting, progress bar with time left, or how the run ended."""
     if run.status == "waiting":
-        st.info(f"Waiting for a free slot: {waiting_ahead} training(s) ahead; this server trains at most "
-                f"{max_running} at once.")
+        st.info(f"Waiting for a free slot: {queue.running} training(s) running, {queue.ahead} waiting ahead of "
+                f"yours; this server trains at most {max_running} at once.", icon=":material/hourglass_top:")
     elif run.status == "failed":
-        st.error(run.error)
+        st.error(run.error, icon=":material/error:")
+    elif run.status == "stopped" and run.why_stopped:
+        st.warning(f"Stopped: {run.why_stopped}.", icon=":material/stop_circle:")
     total = max(run.total_steps, 1)
     left = run.seconds_left()
     text = f"step {run.steps_done} of {run.total_steps}" + (f" · about {left:.0f} s left" if left else "")

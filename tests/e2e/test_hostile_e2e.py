@@ -2,6 +2,7 @@
 
 import pytest
 
+from tests import hostile_files as hf
 from tests.e2e.conftest import settle
 from tests.e2e.test_trace_e2e import open_trace
 from tests.hostile_files import CORPUS
@@ -34,3 +35,22 @@ def test_each_hostile_upload_gets_its_message_and_other_sessions_keep_working(br
     finally:
         attacker.close()
         learner.close()
+
+
+MARKDOWN_NAME = "[clickme](javascript:alert(1)) **bold** :red[red] <b>tag<b> <img src=x onerror=1> $x^2$ _it_.png"
+
+
+def test_a_file_name_full_of_markdown_and_html_shows_as_typed(page, server, tmp_path):
+    open_trace(page, server["url"])
+    path = tmp_path / MARKDOWN_NAME
+    path.write_bytes(hf.png_bytes(160, 120))
+    page.locator("input[type=file]").set_input_files(str(path))
+    main = page.get_by_test_id("stMain")
+    main.get_by_text("Your upload:", exact=False).first.wait_for()
+    settle(page)
+    assert f"Your upload: {MARKDOWN_NAME}" in main.inner_text()  # every character shown as itself
+    assert main.locator("a[href^='javascript']").count() == 0
+    assert main.locator("strong", has_text="bold").count() == 0 and main.locator("em", has_text="it").count() == 0
+    assert main.locator("b", has_text="tag").count() == main.locator("img[src=x]").count() == 0
+    assert main.locator(".katex").count() == 0
+    assert main.locator("span", has_text="red").filter(has_not_text="[").count() == 0  # no :red[...] colouring
