@@ -5,7 +5,7 @@ import streamlit as st
 from pages.parts.training_ui import keep_alive
 
 st.set_page_config(page_title="ResNet Pipeline Trace", page_icon=":material/account_tree:", layout="wide")
-keep_alive()  # on every page: the lab's settings survive page switches, and an open tab keeps its run
+keep_alive()  # on every page: an open tab keeps its training alive
 
 st.navigation(
     [

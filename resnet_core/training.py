@@ -438,7 +438,7 @@ def _epoch_records(
     """An epoch record per net: mean training loss/accuracy of the epoch and validation scores."""
     for name, model in models.items():
         tick = time.perf_counter()
-        val_loss, val_acc = evaluate(model, val_split, config.image_size, device, stop=stop)
+        val_loss, val_acc = evaluate(model, val_split, config.image_size, device, config.batch_size, stop)
         rate = len(val_split) / max(time.perf_counter() - tick, 1e-9)
         loss_sum, acc_sum, count = sums[name]
         yield Record(

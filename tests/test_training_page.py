@@ -48,3 +48,31 @@ def test_a_dataset_missing_on_the_server_is_named_without_a_server_path(monkeypa
     assert next(b for b in at.button if b.label == "Train").disabled
     page_text = " ".join(e.value for e in [*at.warning, *at.error, *at.markdown, *at.caption])
     assert str(tmp_path) not in page_text
+
+
+def test_the_labs_settings_survive_a_visit_to_another_page():
+    app = AppTest.from_file(str(Path(PAGE).parent.parent / "navigation.py"), default_timeout=60).run()
+    app.switch_page("pages/training_lab.py").run()
+    app.select_slider(key="lab_depth").set_value(20).run()
+    app.select_slider(key="lab_lr").set_value(0.01).run()
+    app.switch_page("pages/quiz.py").run()
+    assert not app.exception
+    app.switch_page("pages/training_lab.py").run()
+    assert app.select_slider(key="lab_depth").value == 20 and app.select_slider(key="lab_lr").value == 0.01
+
+
+def test_a_run_over_the_servers_budget_is_refused_before_train_is_pressed(monkeypatch):
+    monkeypatch.setenv("RESNET_TRACE_MAX_RUN_MB", "100")
+    from pages.parts.training_ui import run_manager
+
+    run_manager.clear()  # the server's manager reads its limits when it is made
+    try:
+        at = _tiny_page()
+        at.session_state["lab_size"] = 224
+        at.session_state["lab_batch"] = 128
+        at.session_state["lab_train_size"] = 256
+        at.run()
+        assert any("this server allows 100 MB per training" in e.value for e in at.error)
+        assert next(b for b in at.button if b.label == "Train").disabled
+    finally:
+        run_manager.clear()

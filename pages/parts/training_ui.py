@@ -63,15 +63,11 @@ def owner() -> str:
 
 
 def keep_alive() -> None:
-    """Called on every page of every run: keeps the lab's settings, and its run alive while the tab is open.
+    """Called on every page of every run: an open tab keeps its session's run alive.
 
-    Streamlit forgets a widget's value when a run does not draw it (another page); writing the
-    values back here makes them the session's own. A session with an active run pings the run
-    manager every ``HEARTBEAT_S``; once the tab is closed the pings stop and the run is stopped.
+    A session with an active run pings the run manager every ``HEARTBEAT_S``, whatever page it
+    shows; once the tab is closed (or reloaded: a new session) the pings stop and the run is stopped.
     """
-    for key in ("lab_preset", *FIELDS):
-        if key in st.session_state:
-            st.session_state[key] = st.session_state[key]
     run = run_manager().get(st.session_state.get("lab_run"))
     if run is not None and run.active:
         _heartbeat()
@@ -94,23 +90,24 @@ def config_ui() -> TrainConfig:
     if "lab_preset" not in st.session_state:
         st.session_state["lab_preset"] = presets[0]
         _apply_preset()
-    st.selectbox("Preset", presets, key="lab_preset", on_change=_apply_preset)
+    st.selectbox("Preset", presets, key="lab_preset", persist_state="session", on_change=_apply_preset)
     c = st.columns(4)
-    c[0].selectbox("Dataset", DATASETS, key="lab_dataset",
+    c[0].selectbox("Dataset", DATASETS, key="lab_dataset", persist_state="session",
                    format_func=lambda name: name if available(name) else f"{name} (not on this server)")
-    c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth")
-    c[2].select_slider("Learning rate", LEARNING_RATES, key="lab_lr", format_func=lambda lr: f"{lr:g}")
-    c[3].selectbox("Batch size", BATCH_SIZES, key="lab_batch")
+    c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth", persist_state="session")
+    c[2].select_slider("Learning rate", LEARNING_RATES, key="lab_lr", persist_state="session",
+                       format_func=lambda lr: f"{lr:g}")
+    c[3].selectbox("Batch size", BATCH_SIZES, key="lab_batch", persist_state="session")
     c = st.columns(4)
-    c[0].number_input("Epochs", 1, 200, key="lab_epochs")
-    c[1].number_input("Seed", 0, 10_000, key="lab_seed")
-    c[2].checkbox("BatchNorm", key="lab_bn")
+    c[0].number_input("Epochs", 1, 200, key="lab_epochs", persist_state="session")
+    c[1].number_input("Seed", 0, 10_000, key="lab_seed", persist_state="session")
+    c[2].checkbox("BatchNorm", key="lab_bn", persist_state="session")
     with st.expander("More settings"):
         c = st.columns(4)
-        c[0].number_input("Image size (px)", MIN_SIZE, MAX_SIZE, key="lab_size")
-        c[1].number_input("Training images", 32, 50_000, key="lab_train_size")
-        c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width")
-        c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer")
+        c[0].number_input("Image size (px)", MIN_SIZE, MAX_SIZE, key="lab_size", persist_state="session")
+        c[1].number_input("Training images", 32, 50_000, key="lab_train_size", persist_state="session")
+        c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width", persist_state="session")
+        c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer", persist_state="session")
     values = {name: st.session_state[key] for key, name in FIELDS.items()}
     base = PRESETS[st.session_state["lab_preset"]]
     return replace(base, **values, steps=None)
