@@ -1,4 +1,4 @@
-"""ResNet Pipeline Trace: the server. ``streamlit run app.py`` serves the pages of ``navigation.py``.
+"""ResNet Pipeline Trace: the server. ``streamlit run app.py`` serves the pages of ``pages/navigation.py``.
 
 Start-up is one explicit step: Streamlit's ``st.App`` runs the lifespan below once, before the
 server accepts its first connection, so imports, the default model, the first trace and the
@@ -27,4 +27,4 @@ async def lifespan(app: st.App):
     shutdown()
 
 
-app = st.App("navigation.py", lifespan=lifespan)
+app = st.App("pages/navigation.py", lifespan=lifespan)

@@ -1,6 +1,6 @@
 """What a learner does first, on a machine with only requirements.txt installed (run by .ci/run).
 
-1. The app's first page (navigation.py's default, Pipeline Trace) under Streamlit's AppTest: no exception.
+1. The app's first page (pages/navigation.py's default, Pipeline Trace) under Streamlit's AppTest: no exception.
 2. ``streamlit run app.py``: the server starts (its start-up step imports and warms everything),
    answers its health check, serves the page, and logs no traceback.
 3. ``python -m resnet_core trace assets/cat.jpg``: the command-line trace prints the stage table.
@@ -22,7 +22,7 @@ ENV = {**os.environ, "RESNET_TRACE_OFFLINE": "1"}
 def first_page() -> None:
     from streamlit.testing.v1 import AppTest
 
-    app = AppTest.from_file(str(ROOT / "navigation.py"), default_timeout=180).run()
+    app = AppTest.from_file(str(ROOT / "pages" / "navigation.py"), default_timeout=180).run()
     assert not app.exception, [e.value for e in app.exception]
     titles = [t.value for t in app.title]
     assert titles == ["Pipeline Trace"], titles

@@ -16,6 +16,7 @@ estimate (``tests/test_training_budget.py``), and a worker cannot grow past its 
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import math
@@ -163,11 +164,13 @@ def _count_nets(config: TrainConfig) -> tuple[_Counts, ...]:
 
 @functools.lru_cache(maxsize=512)
 def _count_at(architecture: TrainConfig, image_size: int) -> tuple[_Counts, ...]:
-    return tuple(_count(model, image_size) for model in _meta_nets(architecture))
+    # a private copy each time: the count hangs hooks on it, and other sessions count at the same moment
+    return tuple(_count(copy.deepcopy(model), image_size) for model in _meta_nets(architecture))
 
 
 @functools.lru_cache(maxsize=32)
 def _meta_nets(architecture: TrainConfig) -> tuple[nn.Module, ...]:
+    """The nets of ``architecture`` on the meta device, built once (never used directly: see _count_at)."""
     return tuple(build_nets_on_meta(architecture).values())
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 import struct
 import zipfile
 import zlib
@@ -121,3 +122,8 @@ CORPUS = [
     ("rotated.jpg", exif_rotated_jpeg, False, "turned upright using its EXIF orientation tag"),
     ("polyglot.png", png_zip_polyglot, True, "is also a ZIP archive"),
 ]
+
+
+def shown(markdown: str) -> str:
+    """What a reader sees of Markdown whose learner text was escaped (pages.parts.text.plain): no backslashes."""
+    return re.sub(r"\\(.)", r"\1", markdown)

@@ -82,7 +82,7 @@ def test_a_run_that_outgrows_its_memory_fails_alone_and_the_server_does_not_grow
 
 
 def test_stop_ends_a_run_within_a_second_while_it_draws_its_data():
-    run = RunManager().start(replace(TINY, image_size=224, train_size=3000), owner="a")
+    run = RunManager(max_s=3600).start(replace(TINY, image_size=224, train_size=3000), owner="a")
     _wait(run, lambda r: r.phase == "preparing data")
     time.sleep(0.5)
     asked = time.monotonic()

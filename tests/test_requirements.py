@@ -7,11 +7,11 @@ from importlib.metadata import packages_distributions
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-LOCAL = {"app", "navigation", "pages", "resnet_core"}
+LOCAL = {"app", "pages", "resnet_core"}
 
 
 def _app_files() -> list[Path]:
-    return [ROOT / "app.py", ROOT / "navigation.py", *sorted((ROOT / "pages").rglob("*.py")),
+    return [ROOT / "app.py", *sorted((ROOT / "pages").rglob("*.py")),
             *sorted((ROOT / "resnet_core").rglob("*.py"))]
 
 

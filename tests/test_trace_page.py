@@ -30,7 +30,7 @@ def test_first_view_draws_the_flow_and_leaves_the_charts_for_the_next_run():
 
 
 def _texts(at):
-    return " ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption)
+    return hf.shown(" ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption))
 
 
 def test_page_opens_on_the_cat_with_all_six_stages(app):
@@ -93,7 +93,7 @@ def test_upload_through_the_file_uploader_is_traced(app):
 def test_bad_upload_is_explained_and_the_sample_stays(app, name, data, reason):
     app.sidebar.file_uploader[0].set_value((name, data, "image/png")).run()
     assert not app.exception
-    assert reason in app.error[0].value
+    assert reason in hf.shown(app.error[0].value)
     assert "Showing the sample picture instead" in _texts(app)
 
 

@@ -64,3 +64,16 @@ def test_the_most_epochs_named_in_a_refusal_fit_the_time_limit_and_one_more_does
 def test_refusals_name_the_callers_labels():
     with pytest.raises(UserError, match="--batch-size of at most"):
         check(replace(TINY, batch_size=64, image_size=224), 100.0, None, labels={"batch_size": "--batch-size"})
+
+
+def test_estimates_made_at_the_same_moment_by_many_sessions_agree():
+    from concurrent.futures import ThreadPoolExecutor
+
+    configs = [replace(TINY, depth=110, width=w, image_size=s) for w in (1.0, 2.0) for s in (32, 48, 64)]
+    alone = [estimate(c).memory_mb for c in configs]
+    from resnet_core import training_budget
+
+    training_budget._count_at.cache_clear()  # count again, this time all at once
+    with ThreadPoolExecutor(6) as pool:
+        together = list(pool.map(lambda c: estimate(c).memory_mb, configs * 3))
+    assert together == alone * 3

@@ -51,13 +51,13 @@ def test_a_dataset_missing_on_the_server_is_named_without_a_server_path(monkeypa
 
 
 def test_the_labs_settings_survive_a_visit_to_another_page():
-    app = AppTest.from_file(str(Path(PAGE).parent.parent / "navigation.py"), default_timeout=60).run()
-    app.switch_page("pages/training_lab.py").run()
+    app = AppTest.from_file(str(Path(PAGE).parent / "navigation.py"), default_timeout=60).run()
+    app.switch_page("training_lab.py").run()
     app.select_slider(key="lab_depth").set_value(20).run()
     app.select_slider(key="lab_lr").set_value(0.01).run()
-    app.switch_page("pages/quiz.py").run()
+    app.switch_page("quiz.py").run()
     assert not app.exception
-    app.switch_page("pages/training_lab.py").run()
+    app.switch_page("training_lab.py").run()
     assert app.select_slider(key="lab_depth").value == 20 and app.select_slider(key="lab_lr").value == 0.01
 
 

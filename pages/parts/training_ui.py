@@ -84,30 +84,47 @@ def _apply_preset() -> None:
         st.session_state[key] = getattr(config, name)
 
 
+def _restore_settings() -> None:
+    """Give the widgets back the values this session last chose (Streamlit drops a widget's state on another page)."""
+    saved = st.session_state.setdefault("lab_settings", {})
+    if not saved:
+        saved["lab_preset"] = next(iter(PRESETS))
+        saved.update({key: getattr(PRESETS[saved["lab_preset"]], name) for key, name in FIELDS.items()})
+    for key, value in saved.items():
+        if key not in st.session_state:
+            st.session_state[key] = value
+
+
+def _save_settings() -> None:
+    st.session_state["lab_settings"] = {key: st.session_state[key] for key in ("lab_preset", *FIELDS)}
+
+
 def config_ui() -> TrainConfig:
-    """Preset, dataset, depth, BatchNorm, lr, batch size, epochs, seed; returns the config."""
+    """Preset, dataset, depth, BatchNorm, lr, batch size, epochs, seed; returns the config.
+
+    The values are the session's own (``lab_settings``), so they survive a visit to another page.
+    """
     presets = list(PRESETS)
-    if "lab_preset" not in st.session_state:
-        st.session_state["lab_preset"] = presets[0]
-        _apply_preset()
-    st.selectbox("Preset", presets, key="lab_preset", persist_state="session", on_change=_apply_preset)
+    _restore_settings()
+    st.selectbox("Preset", presets, key="lab_preset", on_change=_apply_preset)
     c = st.columns(4)
-    c[0].selectbox("Dataset", DATASETS, key="lab_dataset", persist_state="session",
+    c[0].selectbox("Dataset", DATASETS, key="lab_dataset",
                    format_func=lambda name: name if available(name) else f"{name} (not on this server)")
-    c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth", persist_state="session")
-    c[2].select_slider("Learning rate", LEARNING_RATES, key="lab_lr", persist_state="session",
+    c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth")
+    c[2].select_slider("Learning rate", LEARNING_RATES, key="lab_lr",
                        format_func=lambda lr: f"{lr:g}")
-    c[3].selectbox("Batch size", BATCH_SIZES, key="lab_batch", persist_state="session")
+    c[3].selectbox("Batch size", BATCH_SIZES, key="lab_batch")
     c = st.columns(4)
-    c[0].number_input("Epochs", 1, 200, key="lab_epochs", persist_state="session")
-    c[1].number_input("Seed", 0, 10_000, key="lab_seed", persist_state="session")
-    c[2].checkbox("BatchNorm", key="lab_bn", persist_state="session")
+    c[0].number_input("Epochs", 1, 200, key="lab_epochs")
+    c[1].number_input("Seed", 0, 10_000, key="lab_seed")
+    c[2].checkbox("BatchNorm", key="lab_bn")
     with st.expander("More settings"):
         c = st.columns(4)
-        c[0].number_input("Image size (px)", MIN_SIZE, MAX_SIZE, key="lab_size", persist_state="session")
-        c[1].number_input("Training images", 32, 50_000, key="lab_train_size", persist_state="session")
-        c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width", persist_state="session")
-        c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer", persist_state="session")
+        c[0].number_input("Image size (px)", MIN_SIZE, MAX_SIZE, key="lab_size")
+        c[1].number_input("Training images", 32, 50_000, key="lab_train_size")
+        c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width")
+        c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer")
+    _save_settings()
     values = {name: st.session_state[key] for key, name in FIELDS.items()}
     base = PRESETS[st.session_state["lab_preset"]]
     return replace(base, **values, steps=None)

@@ -6,6 +6,7 @@ which turns the skip into a failure. A screenshot of every failing test lands in
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import socket
@@ -51,13 +52,12 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
     raise RuntimeError(f"streamlit did not become healthy at {url} within {timeout:.0f} s")
 
 
-@pytest.fixture(scope="session")
-def server():
-    """A headless Streamlit server for the whole session; its log goes to test-artifacts/."""
-    chromium = _chromium()  # skip early, before starting a server, when there is no browser
+@contextlib.contextmanager
+def serve(log_name: str = "streamlit.log"):
+    """A fresh headless ``streamlit run app.py`` on a free loopback port; its log goes to test-artifacts/."""
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
-    log = (ARTIFACTS / "streamlit.log").open("w")
+    log = (ARTIFACTS / log_name).open("w")
     env = {**os.environ, "RESNET_TRACE_OFFLINE": "1", "RESNET_TRACE_MAX_TRAININGS": "2"}
     process = subprocess.Popen(
         [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -67,7 +67,7 @@ def server():
     url = f"http://127.0.0.1:{port}"
     try:
         wait_healthy(url)
-        yield {"url": url, "chromium": chromium, "process": process}
+        yield {"url": url, "process": process}
     finally:
         process.terminate()
         try:
@@ -75,6 +75,14 @@ def server():
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    """A headless Streamlit server for the whole session."""
+    chromium = _chromium()  # skip early, before starting a server, when there is no browser
+    with serve() as running:
+        yield {**running, "chromium": chromium}
 
 
 @pytest.fixture(scope="session")
