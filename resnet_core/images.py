@@ -19,7 +19,6 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 from torch import Tensor
-from torchvision.transforms import v2 as T
 
 from resnet_core.errors import UserError, one_line
 
@@ -213,7 +212,9 @@ def _high_depth_to_l(image: Image.Image) -> Image.Image:
 
 
 @functools.lru_cache(maxsize=8)
-def _preprocess(size: int) -> T.Compose:
+def _preprocess(size: int):  # -> torchvision.transforms.v2.Compose
+    from torchvision.transforms import v2 as T  # here: the training workers import this module, not torchvision
+
     return T.Compose(
         [
             T.PILToTensor(),

