@@ -18,7 +18,7 @@ import torch
 from torch.nn import functional as F
 
 from resnet_core.data import load_dataset, to_input
-from resnet_core.training import DEGRADATION, build_models, pick_device, train
+from resnet_core.training import TWINS, build_models, pick_device, train
 
 
 def bare_loop(config, data, steps: int) -> float:
@@ -53,13 +53,13 @@ def engine(config, data, steps: int) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--depth", type=int, default=DEGRADATION.depth)
+    parser.add_argument("--depth", type=int, default=TWINS.depth)
     parser.add_argument("--steps", type=int, default=30)
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    config = replace(DEGRADATION, depth=args.depth, compare=False, val_size=64)
+    config = replace(TWINS, depth=args.depth, compare=False, val_size=64)
     data = load_dataset("shapes", config.image_size, config.train_size, config.val_size, config.seed)
     engine(config, data, 3), bare_loop(config, data, 3)  # warm-up
     bare, ours = [], []
