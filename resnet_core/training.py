@@ -91,7 +91,7 @@ class TrainConfig:
     train_size: int = 5000  # training images per epoch (shapes are drawn, the others subsampled)
     fresh_data: bool = False  # draw new training shapes every epoch: an unlimited set, nothing to memorise
     val_size: int = 1000  # validation images
-    batch_size: int = 64  # images per step, the same batch for both nets
+    batch_size: int = 64  # images per step, the same batch for every net
     epochs: int = 5  # passes over the training set, unless steps is set
     steps: int | None = None  # total steps per net; overrides epochs when set
     optimizer: str = "sgd"  # "sgd" (with momentum, as in the paper) or "adam"
@@ -182,7 +182,7 @@ TWINS = TrainConfig(
 
 # He et al. 2016, Fig. 6 on one thread of a 2-core CPU in about a minute: plain-20, plain-56,
 # ResNet-20 and ResNet-56 on the same batches of fresh shapes, 384 steps each (the budget search
-# and benchmarks/degradation.py, seeds 0-2, are in the README). Adam: with SGD (0.01 to 0.4)
+# and benchmarks/degradation.py, seeds 0-2, are in the README). Adam: with SGD (0.05 to 0.2)
 # ResNet-56 fell far behind ResNet-20 in this budget.
 DEGRADATION = TrainConfig(
     dataset="shapes",
@@ -414,7 +414,7 @@ def _step(
     want_norms: bool,
     stop: threading.Event | None = None,
 ) -> tuple[float, float, dict[str, float] | None, dict[str, float] | None]:
-    """One SGD step; returns the batch loss and accuracy and (when asked) the gradient norms.
+    """One optimizer step; returns the batch loss and accuracy and (when asked) the gradient norms.
 
     The norms are each conv layer's relative weight gradient and |dL/dx| at each residual block's
     input, in forward order. ``stop`` is checked between forward and backward and before the update.
