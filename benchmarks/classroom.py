@@ -35,7 +35,7 @@ from tests.e2e.conftest import CHROMIUM_ARGS, ROOT, _free_port, wait_healthy
 
 READY_TIMEOUT_MS = 240_000
 HEADER = """# {day} · {machine} · {cores} cores · {sessions} sessions, {trainers} of them training
-# (Training Lab, Degradation preset cut to 1 epoch)
+# (Training Lab, its first preset, ResNet-56 against plain-56, cut to 1 epoch)
 | wave | wall (s) | server CPU (s) | ready p50 (s) | ready p95 (s) | training p50 (s) | errors | upload re-sends \
 | training restarts | RSS after (MiB) | peak RSS (MiB) |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"""

@@ -222,18 +222,25 @@ def shape_image(
 
 
 def shapes_split(
-    size: int, image_size: int, seed: int = 0, split: str = "train", stop: threading.Event | None = None
+    size: int,
+    image_size: int,
+    seed: int = 0,
+    split: str = "train",
+    stop: threading.Event | None = None,
+    start: int = 0,
 ) -> Split:
     """``size`` shapes of ``image_size`` pixels, classes in turn (balanced), deterministic per seed.
 
-    ``stop`` is checked before every picture (errors.Interrupted when set).
+    The generator is unlimited: sample ``k`` of a split is drawn from ``(seed, split, k)``, and
+    ``start`` skips the first ``start`` samples, so ``start=epoch * size`` gives each epoch new
+    pictures. ``stop`` is checked before every picture (errors.Interrupted when set).
     """
     check_image_size(image_size)
-    labels = torch.arange(size, dtype=torch.int64) % len(SHAPES_CLASSES)
+    labels = torch.arange(start, start + size, dtype=torch.int64) % len(SHAPES_CLASSES)
     images = np.empty((size, image_size, image_size, 3), dtype=np.uint8)
     for i, label in enumerate(labels.tolist()):
         check_stop(stop)
-        images[i] = _draw(label, image_size, _sample_rng(seed, split, i))
+        images[i] = _draw(label, image_size, _sample_rng(seed, split, start + i))
     return Split(
         torch.from_numpy(images).permute(0, 3, 1, 2).contiguous(), labels, SHAPES_CLASSES
     )  # (N, 3, H, W)

@@ -14,16 +14,19 @@ from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from resnet_core.errors import UserError
 
 __all__ = [
     "CIFAR_DEPTHS",
     "MODEL_NAMES",
+    "SHORTCUTS",
     "TORCHVISION_MODELS",
     "BasicBlock",
     "Bottleneck",
     "CifarResNetConfig",
+    "PaddedIdentity",
     "ResNet",
     "build_model",
     "check_cifar_depth",
@@ -37,6 +40,9 @@ __all__ = [
 
 
 CIFAR_DEPTHS: tuple[int, ...] = (8, 14, 20, 32, 44, 56, 110)  # 6n+2; He et al. 2016 Table 6 uses 20 to 110
+# He et al. 2016, sec. 3.3: where a shortcut changes shape, (A) pads the identity with zeros (no
+# parameters) or (B) projects it with a 1x1 conv. Their CIFAR nets (sec. 4.2) use A throughout.
+SHORTCUTS: tuple[str, ...] = ("A", "B")
 
 
 def conv3x3(in_planes: int, out_planes: int, stride: int = 1) -> nn.Conv2d:
@@ -54,10 +60,28 @@ def _norm(channels: int, batch_norm: bool) -> nn.Module:
     return nn.BatchNorm2d(channels) if batch_norm else nn.Identity()
 
 
-def _shortcut(in_planes: int, out_planes: int, stride: int, batch_norm: bool) -> nn.Module | None:
-    """Projection shortcut (He et al. 2016, option B) where the shape changes, else None (identity)."""
+class PaddedIdentity(nn.Module):
+    """Option A shortcut (He et al. 2016, sec. 3.3): the identity, subsampled by ``stride``, its new
+    channels zeros. No parameters, so a ResNet with it has exactly its plain twin's parameters."""
+
+    def __init__(self, in_planes: int, out_planes: int, stride: int) -> None:
+        super().__init__()
+        self.stride = stride
+        self.extra = out_planes - in_planes
+
+    def forward(self, x: Tensor) -> Tensor:
+        x = x[:, :, :: self.stride, :: self.stride]  # (B, C, H, W) -> (B, C, H/s, W/s)
+        return F.pad(x, (0, 0, 0, 0, 0, self.extra))  # (B, C, H/s, W/s) -> (B, C + extra, H/s, W/s)
+
+
+def _shortcut(
+    in_planes: int, out_planes: int, stride: int, batch_norm: bool, option: str = "B"
+) -> nn.Module | None:
+    """Where the shape changes, option A (zero padding) or B (projection: 1x1 conv + BN); else None (identity)."""
     if stride == 1 and in_planes == out_planes:
         return None
+    if option == "A":
+        return PaddedIdentity(in_planes, out_planes, stride)
     return nn.Sequential(conv1x1(in_planes, out_planes, stride), _norm(out_planes, batch_norm))
 
 
@@ -67,7 +91,13 @@ class BasicBlock(nn.Module):
     expansion = 1
 
     def __init__(
-        self, in_planes: int, planes: int, stride: int = 1, skip: bool = True, batch_norm: bool = True
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        skip: bool = True,
+        batch_norm: bool = True,
+        shortcut: str = "B",
     ) -> None:
         super().__init__()
         self.skip = skip
@@ -77,7 +107,7 @@ class BasicBlock(nn.Module):
         self.conv2 = conv3x3(planes, planes)
         self.bn2 = _norm(planes, batch_norm)
         # A plain twin has no shortcut at all, so it also has no projection parameters.
-        self.downsample = _shortcut(in_planes, planes, stride, batch_norm) if skip else None
+        self.downsample = _shortcut(in_planes, planes, stride, batch_norm, shortcut) if skip else None
         self.stride = stride
 
     def forward(self, x: Tensor) -> Tensor:
@@ -105,7 +135,13 @@ class Bottleneck(nn.Module):
     expansion = 4
 
     def __init__(
-        self, in_planes: int, planes: int, stride: int = 1, skip: bool = True, batch_norm: bool = True
+        self,
+        in_planes: int,
+        planes: int,
+        stride: int = 1,
+        skip: bool = True,
+        batch_norm: bool = True,
+        shortcut: str = "B",
     ) -> None:
         super().__init__()
         out_planes = planes * self.expansion
@@ -117,7 +153,7 @@ class Bottleneck(nn.Module):
         self.conv3 = conv1x1(planes, out_planes)
         self.bn3 = _norm(out_planes, batch_norm)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = _shortcut(in_planes, out_planes, stride, batch_norm) if skip else None
+        self.downsample = _shortcut(in_planes, out_planes, stride, batch_norm, shortcut) if skip else None
         self.stride = stride
 
     def forward(self, x: Tensor) -> Tensor:
@@ -148,7 +184,8 @@ class ResNet(nn.Module):
 
     ``stem="imagenet"`` is the 7x7 stride-2 conv + 3x3 stride-2 max-pool of the ImageNet ResNets;
     ``stem="cifar"`` is the single 3x3 conv of He et al. 2016, section 4.2 (no pooling).
-    Each stage is a list of ``(block_type, planes, stride)``.
+    Each stage is a list of ``(block_type, planes, stride)``; ``shortcut`` ("A" or "B") is what
+    the blocks do where the shape changes.
     """
 
     def __init__(
@@ -159,6 +196,7 @@ class ResNet(nn.Module):
         stem_width: int = 64,
         skip: bool = True,
         batch_norm: bool = True,
+        shortcut: str = "B",
     ) -> None:
         super().__init__()
         self.skip = skip
@@ -174,7 +212,7 @@ class ResNet(nn.Module):
         for index, stage in enumerate(stages, start=1):
             blocks = []
             for block_type, planes, stride in stage:
-                blocks.append(block_type(in_planes, planes, stride, skip=skip, batch_norm=batch_norm))
+                blocks.append(block_type(in_planes, planes, stride, skip, batch_norm, shortcut))
                 in_planes = planes * block_type.expansion
             self.add_module(f"layer{index}", nn.Sequential(*blocks))
         self.num_stages = len(stages)
@@ -240,13 +278,18 @@ def check_cifar_depth(depth: int, label: str = "depth") -> None:
 
 @dataclass(frozen=True)
 class CifarResNetConfig:
-    """The CIFAR ResNet of He et al. 2016, section 4.2: depth 6n+2, stages of 16/32/64 channels."""
+    """The CIFAR ResNet of He et al. 2016, section 4.2: depth 6n+2, stages of 16/32/64 channels.
+
+    With option A shortcuts (the paper's) a ResNet and its plain twin have the same parameters:
+    269,722 for ResNet-20 at width 1 and 10 classes, as in the paper's Table 6 (0.27M).
+    """
 
     depth: int = 20  # 6n+2 (CIFAR_DEPTHS)
     num_classes: int = 10  # classes of the dataset
     skip: bool = True  # False builds the plain twin: same layers, no shortcuts
     batch_norm: bool = True  # False removes every BatchNorm (vanishing-gradient demo)
     width: float = 1.0  # multiplier on 16/32/64 channels
+    shortcut: str = "A"  # where channels double: "A" zero-pads the identity (paper), "B" projects (1x1 conv)
 
 
 def cifar_resnet(config: CifarResNetConfig) -> ResNet:
@@ -254,6 +297,8 @@ def cifar_resnet(config: CifarResNetConfig) -> ResNet:
     check_cifar_depth(config.depth)
     if not config.width > 0:
         raise UserError(f"width must be positive, got {config.width}")
+    if config.shortcut not in SHORTCUTS:
+        raise UserError(f"shortcut must be A or B, got {config.shortcut!r}")
     n = (config.depth - 2) // 6
     widths = [max(1, round(w * config.width)) for w in (16, 32, 64)]
     stages = [
@@ -267,6 +312,7 @@ def cifar_resnet(config: CifarResNetConfig) -> ResNet:
         stem_width=widths[0],
         skip=config.skip,
         batch_norm=config.batch_norm,
+        shortcut=config.shortcut,
     )
 
 

@@ -1,11 +1,14 @@
-"""Train a residual network and its plain twin side by side, yielding records as they learn.
+"""Train residual networks and their plain twins side by side, yielding records as they learn.
 
-The twins are identical except for their skip connections: the plain net is built from the same
-seed and then given the residual net's starting weights for every layer they share (the residual
-net alone has the projection shortcuts), and both see the same batches in the same order, one
-step each in turn. :func:`train` is a generator of :class:`Record` objects, so a page can draw
-curves while the nets learn, the CLI can print tables, and a test can stop after a few steps.
-Pure torch: no streamlit here (He et al. 2016, "Deep Residual Learning for Image Recognition").
+Two experiments (He et al. 2016, "Deep Residual Learning for Image Recognition"): ``twins``
+trains one ResNet and its plain twin; ``degradation`` trains plain and residual nets at two
+depths (plain-20, plain-56, ResNet-20, ResNet-56, as in the paper's Fig. 6), where the deeper
+plain net ends with the *higher* training error and the deeper ResNet does not. A plain twin is
+identical to its ResNet except for the skip connections: it starts from the ResNet's weights for
+every layer they share (all of them with option A shortcuts), and every net sees the same batches
+in the same order, one step each in turn. :func:`train` is a generator of :class:`Record`
+objects, so a page can draw curves while the nets learn, the CLI can print tables, and a test
+can stop after a few steps. Pure torch: no streamlit here.
 """
 
 from __future__ import annotations
@@ -22,9 +25,18 @@ import torch
 from torch import Tensor, nn
 from torch.nn import functional as F
 
-from resnet_core.data import DATASETS, Split, check_image_size, load_dataset, num_classes, to_input
+from resnet_core.data import (
+    DATASETS,
+    Split,
+    check_image_size,
+    load_dataset,
+    num_classes,
+    shapes_split,
+    to_input,
+)
 from resnet_core.errors import Interrupted, UserError, check_stop
 from resnet_core.models import (
+    SHORTCUTS,
     CifarResNetConfig,
     check_cifar_depth,
     cifar_resnet,
@@ -36,8 +48,10 @@ from resnet_core.models import (
 __all__ = [
     "DEGRADATION",
     "DEVICES",
+    "EXPERIMENTS",
     "OPTIMIZERS",
     "PRESETS",
+    "TWINS",
     "Record",
     "TrainConfig",
     "build_models",
@@ -47,16 +61,18 @@ __all__ = [
     "gradient_norms",
     "learning_rate",
     "load_weights",
+    "nets",
     "pick_device",
     "save_weights",
     "steps_per_epoch",
     "total_steps",
     "train",
+    "twin_of",
 ]
 
-MODELS = ("resnet", "plain")
 OPTIMIZERS = ("sgd", "adam")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+EXPERIMENTS = ("twins", "degradation")
 
 
 @dataclass(frozen=True)
@@ -68,11 +84,15 @@ class TrainConfig:
     depth: int = 20  # layers of the CIFAR ResNet: 6n+2 (models.CIFAR_DEPTHS lists the usual ones)
     width: float = 1.0  # multiplier on the 16/32/64 channels of the CIFAR ResNet
     batch_norm: bool = True  # False removes every BatchNorm (the vanishing-gradient demo)
-    compare: bool = True  # also train the plain twin (same layers, no skip connections)
+    compare: bool = True  # also train the plain twin of each ResNet (same layers, no skip connections)
+    experiment: str = "twins"  # "twins": nets of `depth`; "degradation": also of `shallow_depth` (He et al. Fig. 6)
+    shallow_depth: int = 20  # the shallower nets of the degradation experiment: 6n+2, below `depth`
+    shortcut: str = "A"  # where channels double: "A" zero-pads the identity (the paper's CIFAR nets), "B" projects
     image_size: int = 32  # pixels per side fed to the nets (16 to 224)
-    train_size: int = 5000  # training images (shapes are drawn, the others subsampled)
+    train_size: int = 5000  # training images per epoch (shapes are drawn, the others subsampled)
+    fresh_data: bool = False  # draw new training shapes every epoch: an unlimited set, nothing to memorise
     val_size: int = 1000  # validation images
-    batch_size: int = 64  # images per step, the same batch for both nets
+    batch_size: int = 64  # images per step, the same batch for every net
     epochs: int = 5  # passes over the training set, unless steps is set
     steps: int | None = None  # total steps per net; overrides epochs when set
     optimizer: str = "sgd"  # "sgd" (with momentum, as in the paper) or "adam"
@@ -81,7 +101,7 @@ class TrainConfig:
     weight_decay: float = 1e-4  # L2 penalty, as in the paper
     warmup_steps: int = 0  # linear warm-up before the cosine decay
     seed: int = 0  # weights, data and batch order all follow from it
-    grad_every: int = 10  # record every conv layer's gradient norm each this many steps
+    grad_every: int = 10  # record the gradient norms (block inputs, relative conv weights) each this many steps
     data_dir: str = ""  # where cifar10/fashionmnist/mnist files live; "" = the server's (settings.data_dir)
     device: str = "auto"  # "auto" picks cuda, then mps, then cpu
 
@@ -94,6 +114,26 @@ class TrainConfig:
             raise UserError(f"{name('model', 'model')} must be cifar or seed, got {self.model!r}")
         if self.model == "cifar":
             check_cifar_depth(self.depth, name("depth", "depth"))
+        if self.experiment not in EXPERIMENTS:
+            raise UserError(
+                f"{name('experiment', 'experiment')} must be one of {', '.join(EXPERIMENTS)}, got {self.experiment!r}"
+            )
+        if self.experiment == "degradation" and self.model != "cifar":
+            raise UserError(f"the degradation experiment needs {name('model', 'model')} cifar (two depths)")
+        if self.experiment == "degradation":
+            check_cifar_depth(self.shallow_depth, name("shallow_depth", "shallow depth"))
+            if self.shallow_depth >= self.depth:
+                raise UserError(
+                    f"{name('shallow_depth', 'shallow depth')} ({self.shallow_depth}) must be smaller than "
+                    f"{name('depth', 'depth')} ({self.depth})"
+                )
+        if self.shortcut not in SHORTCUTS:
+            raise UserError(f"{name('shortcut', 'shortcut')} must be A or B, got {self.shortcut!r}")
+        if self.fresh_data and self.dataset != "shapes":
+            raise UserError(
+                f"{name('fresh_data', 'fresh data')} needs the shapes dataset (the others are finite), "
+                f"got {self.dataset}"
+            )
         check_image_size(self.image_size, name("image_size", "image size"))
         for key in ("epochs", "steps", "batch_size", "train_size", "val_size", "grad_every"):
             value = getattr(self, key)
@@ -127,8 +167,8 @@ class TrainConfig:
         return num_classes(self.dataset)
 
 
-# The Degradation preset's budget: both 56-layer nets in under a minute on a 2-core laptop CPU.
-DEGRADATION = TrainConfig(
+# ResNet-56 against plain-56 in under a minute on a 2-core laptop CPU (480 images: partly memorised).
+TWINS = TrainConfig(
     dataset="shapes",
     depth=56,
     width=0.5,
@@ -141,9 +181,31 @@ DEGRADATION = TrainConfig(
     lr=0.001,
 )
 
+# He et al. 2016, Fig. 6 on one thread of a 2-core CPU in about a minute: plain-20, plain-56,
+# ResNet-20 and ResNet-56 on the same batches of fresh shapes, 384 steps each (the budget search
+# and benchmarks/degradation.py, seeds 0-2, are in the README). Adam: with SGD (0.05 to 0.2)
+# ResNet-56 fell far behind ResNet-20 in this budget.
+DEGRADATION = TrainConfig(
+    dataset="shapes",
+    experiment="degradation",
+    depth=56,
+    shallow_depth=20,
+    width=0.5,
+    image_size=16,
+    train_size=1024,
+    fresh_data=True,
+    val_size=300,
+    batch_size=32,
+    epochs=12,
+    optimizer="adam",
+    lr=0.004,
+    warmup_steps=20,
+)
+
 PRESETS: dict[str, TrainConfig] = {
-    "Degradation (CPU, about a minute)": DEGRADATION,
-    "Vanishing gradients (no BatchNorm)": replace(DEGRADATION, batch_norm=False, depth=32, optimizer="sgd", lr=0.01),
+    "ResNet-56 against plain-56 (CPU, about a minute)": TWINS,
+    "Degradation: plain-20/56, ResNet-20/56 (CPU, about 1.5 minutes)": DEGRADATION,
+    "Vanishing gradients (no BatchNorm)": replace(TWINS, batch_norm=False, depth=32, optimizer="sgd", lr=0.01),
     "CIFAR-10 (GPU)": TrainConfig(
         dataset="cifar10",
         depth=56,
@@ -161,7 +223,7 @@ class Record:
     """One observation of one net: a training step (``kind="step"``) or an epoch summary (``"epoch"``)."""
 
     kind: str  # "step" or "epoch"
-    model: str  # "resnet" or "plain"
+    model: str  # the net's key from nets(): "resnet"/"plain" (twins), "plain-20" ... "resnet-56" (degradation)
     step: int  # steps done so far (1-based)
     epoch: int  # epoch this step belongs to (1-based)
     train_loss: float  # this batch's loss, or the epoch's mean for an epoch record
@@ -171,7 +233,8 @@ class Record:
     seconds: float  # wall time since the run started
     val_loss: float | None = None  # validation loss (epoch records only)
     val_acc: float | None = None  # validation accuracy (epoch records only)
-    grad_norms: dict[str, float] | None = field(default=None)  # conv layer -> gradient L2 norm
+    grad_norms: dict[str, float] | None = field(default=None)  # conv layer -> |dL/dW| / |W| (relative)
+    input_grad_norms: dict[str, float] | None = field(default=None)  # residual block -> |dL/dx| at its input
 
     def to_dict(self) -> dict:
         """The record as plain JSON-ready values."""
@@ -195,39 +258,60 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device("cpu")
 
 
-def _build(config: TrainConfig, num_classes: int, skip: bool) -> nn.Module:
+def nets(config: TrainConfig) -> dict[str, tuple[int, bool]]:
+    """Every net the run trains, by model key, as ``(depth, skip)``: plain nets first, shallow first.
+
+    ``twins``: ``resnet`` and (with ``compare``) ``plain``. ``degradation``: ``plain-20``,
+    ``plain-56``, ``resnet-20``, ``resnet-56`` for ``shallow_depth=20, depth=56``.
+    """
+    kinds = (False, True) if config.compare else (True,)
+    if config.experiment == "twins":
+        return {("resnet" if skip else "plain"): (config.depth, skip) for skip in reversed(kinds)}
+    depths = (config.shallow_depth, config.depth)
+    return {f"{'resnet' if skip else 'plain'}-{depth}": (depth, skip) for skip in kinds for depth in depths}
+
+
+def twin_of(key: str) -> str:
+    """The model key of the same net with the skips switched: ``plain-56`` <-> ``resnet-56``."""
+    kind, dash, depth = key.partition("-")
+    return ("plain" if kind == "resnet" else "resnet") + dash + depth
+
+
+def _build(config: TrainConfig, num_classes: int, depth: int, skip: bool) -> nn.Module:
     if config.model == "seed":
         return seed_resnet(num_classes, skip=skip, batch_norm=config.batch_norm)
     if config.model == "cifar":
-        cifar = CifarResNetConfig(config.depth, num_classes, skip, config.batch_norm, config.width)
+        cifar = CifarResNetConfig(depth, num_classes, skip, config.batch_norm, config.width, config.shortcut)
         return cifar_resnet(cifar)
     raise UserError(f"unknown model {config.model!r}; choose cifar or seed")
 
 
-def _nets(config: TrainConfig) -> dict[str, bool]:
-    """The nets a run trains, each with whether it has skip connections."""
-    return {"resnet": True, "plain": False} if config.compare else {"resnet": True}
-
-
 def build_nets_on_meta(config: TrainConfig) -> dict[str, nn.Module]:
-    """The nets ``config`` trains, on PyTorch's meta device: shapes without memory, for budgets."""
+    """The nets ``config`` trains (:func:`nets`), on PyTorch's meta device: shapes without memory, for budgets."""
     with torch.device("meta"):
-        return {name: _build(config, config.num_classes, skip) for name, skip in _nets(config).items()}
+        return {key: _build(config, config.num_classes, depth, skip) for key, (depth, skip) in nets(config).items()}
 
 
 def build_models(config: TrainConfig, num_classes: int) -> dict[str, nn.Module]:
-    """The residual net and (with ``compare``) its plain twin, starting from the same weights.
+    """Every net of :func:`nets`; each plain net starts from its ResNet's weights.
 
-    The weights come from a generator seeded with ``config.seed`` that belongs to this call, never
-    from torch's global one: runs built at the same moment in other threads cannot change them.
+    Each ResNet's weights come from a generator seeded with ``config.seed`` that belongs to this
+    call, never from torch's global one: runs built at the same moment in other threads cannot
+    change them, and ResNet-56 starts the same in both experiments.
     """
-    generator = torch.Generator().manual_seed(config.seed)
-    models = {"resnet": init_weights(_build(config, num_classes, skip=True), generator)}
-    if config.compare:
-        plain = _build(config, num_classes, skip=False)
-        # Every layer the twins share starts equal; only the resnet has projection shortcuts.
-        plain.load_state_dict(models["resnet"].state_dict(), strict=False)
-        models["plain"] = plain
+    residual = {
+        depth: init_weights(_build(config, num_classes, depth, skip=True), torch.Generator().manual_seed(config.seed))
+        for depth, _ in nets(config).values()
+    }
+    models = {}
+    for key, (depth, skip) in nets(config).items():
+        if skip:
+            models[key] = residual[depth]
+            continue
+        plain = _build(config, num_classes, depth, skip=False)
+        # Every layer the twins share starts equal: all of them with option A; B adds projections.
+        plain.load_state_dict(residual[depth].state_dict(), strict=False)
+        models[key] = plain
     return models
 
 
@@ -237,10 +321,39 @@ def conv_layer_names(model: nn.Module) -> list[str]:
 
 
 def gradient_norms(model: nn.Module) -> dict[str, float]:
-    """L2 norm of each conv layer's weight gradient, input to output, after ``backward``."""
+    """Each conv layer's |dL/dW| / |W| after ``backward``, input to output.
+
+    Relative, so layers of different sizes compare: the fraction of its size a plain gradient
+    step would change the layer by.
+    """
     convs = [(name, m) for name, m in model.named_modules() if isinstance(m, nn.Conv2d)]
-    norms = torch.stack([m.weight.grad.detach().norm() for _, m in convs]).tolist()  # one sync for all
-    return {name: norm for (name, _), norm in zip(convs, norms, strict=True)}
+    norms = torch.stack([m.weight.grad.detach().norm() / m.weight.detach().norm() for _, m in convs])
+    return {name: norm for (name, _), norm in zip(convs, norms.tolist(), strict=True)}  # one sync for all
+
+
+@contextlib.contextmanager
+def _block_input_grads(model: nn.Module, norms: dict[str, Tensor]) -> Iterator[None]:
+    """While open, each forward pass puts |dL/dx| of every residual block's input x into ``norms`` on backward.
+
+    In a ResNet x_L = x_l + sum of F over the blocks between, so dL/dx_l = dL/dx_L (1 + d(sum F)/dx_l):
+    the gradient reaches every block input directly (He et al. 2016, "Identity Mappings in Deep
+    Residual Networks", eq. 5; exact without the ReLU after each addition). A plain net's block
+    input has only the product of its layers' Jacobians.
+    """
+
+    def watch(name: str) -> Callable[[nn.Module, tuple[Tensor, ...]], None]:
+        def before_block(module: nn.Module, args: tuple[Tensor, ...]) -> None:
+            if args[0].requires_grad:
+                args[0].register_hook(lambda grad: norms.__setitem__(name, grad.detach().norm()))
+
+        return before_block
+
+    handles = [block.register_forward_pre_hook(watch(name)) for name, block in residual_blocks(model)]
+    try:
+        yield
+    finally:
+        for handle in handles:
+            handle.remove()
 
 
 def steps_per_epoch(config: TrainConfig, train_size: int) -> int:
@@ -285,12 +398,17 @@ def evaluate(
     return loss_sum / len(split), correct / len(split)
 
 
+_FUSED_DEVICES = ("cpu", "cuda")  # where torch has one-kernel optimizers for every parameter at once
+
+
 def _optimizer(config: TrainConfig, model: nn.Module) -> torch.optim.Optimizer:
+    # Fused: on one CPU thread the default per-tensor loop cost 6 ms a step for a 56-layer net, fused 0.8 ms.
+    fused = next(model.parameters()).device.type in _FUSED_DEVICES
     if config.optimizer == "adam":
-        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+        return torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay, fused=fused)
     if config.optimizer == "sgd":
         return torch.optim.SGD(
-            model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay
+            model.parameters(), lr=config.lr, momentum=config.momentum, weight_decay=config.weight_decay, fused=fused
         )
     raise ValueError(f"unknown optimizer {config.optimizer!r}; choose sgd or adam")
 
@@ -302,21 +420,28 @@ def _step(
     y: Tensor,
     want_norms: bool,
     stop: threading.Event | None = None,
-) -> tuple[float, float, dict[str, float] | None]:
-    """One SGD step; returns the batch loss, batch accuracy and (when asked) conv gradient norms.
+) -> tuple[float, float, dict[str, float] | None, dict[str, float] | None]:
+    """One optimizer step; returns the batch loss and accuracy and (when asked) the gradient norms.
 
-    ``stop`` is checked between forward and backward and before the update (errors.Interrupted).
+    The norms are each conv layer's relative weight gradient and |dL/dx| at each residual block's
+    input, in forward order. ``stop`` is checked between forward and backward and before the update.
     """
-    logits = model(x)
+    inputs: dict[str, Tensor] = {}
+    with _block_input_grads(model, inputs) if want_norms else contextlib.nullcontext():
+        logits = model(x)
     loss = F.cross_entropy(logits, y)
     check_stop(stop)
     optimizer.zero_grad(set_to_none=True)
     loss.backward()
     check_stop(stop)
     norms = gradient_norms(model) if want_norms else None
+    input_norms = None
+    if want_norms:
+        names = [name for name, _ in residual_blocks(model) if name in inputs]  # forward order
+        input_norms = dict(zip(names, torch.stack([inputs[n] for n in names]).tolist(), strict=True))
     optimizer.step()
     correct = (logits.detach().argmax(1) == y).sum()
-    return loss.item(), correct.item() / len(y), norms
+    return loss.item(), correct.item() / len(y), norms, input_norms
 
 
 def train(
@@ -326,7 +451,7 @@ def train(
     data: tuple[Split, Split] | None = None,
     on_phase: Callable[[str], None] | None = None,
 ) -> Iterator[Record]:
-    """Train the nets of ``config`` and yield a step record per net per step, an epoch record per epoch.
+    """Train the nets of ``config`` (:func:`nets`) and yield a step record per net per step, an epoch record per epoch.
 
     ``stop`` ends the run once set, whatever it is doing: it is checked before every picture drawn,
     between forward and backward, before each update and between validation batches. Pass
@@ -402,6 +527,10 @@ def _loop(
     for step in range(total):
         check_stop(stop)
         epoch, position = divmod(step, per_epoch)
+        if position == 0 and epoch > 0 and config.fresh_data:
+            # the next pictures of the unlimited shapes stream: every epoch shows new ones
+            size = len(train_split)
+            train_split = shapes_split(size, config.image_size, config.seed, "train", stop, start=epoch * size)
         if position == 0:
             permutation = torch.randperm(len(train_split), generator=order)
         index = permutation[position * config.batch_size : (position + 1) * config.batch_size]
@@ -413,11 +542,14 @@ def _loop(
             for group in optimizers[name].param_groups:
                 group["lr"] = lr
             tick = time.perf_counter()
-            loss, acc, norms = _step(model, optimizers[name], x, y, want_norms, stop)
+            loss, acc, norms, input_norms = _step(model, optimizers[name], x, y, want_norms, stop)
             rate = len(y) / max(time.perf_counter() - tick, 1e-9)
             sums[name] = [sums[name][0] + loss, sums[name][1] + acc, sums[name][2] + 1]
             seconds = time.perf_counter() - started
-            yield Record("step", name, step + 1, epoch + 1, loss, acc, lr, rate, seconds, grad_norms=norms)
+            yield Record(
+                "step", name, step + 1, epoch + 1, loss, acc, lr, rate, seconds,
+                grad_norms=norms, input_grad_norms=input_norms,
+            )
         if position == per_epoch - 1 or step == total - 1:
             yield from _epoch_records(models, sums, val_split, config, device, step, epoch, lr, started, stop)
             sums = {name: [0.0, 0.0, 0] for name in models}

@@ -187,7 +187,9 @@ def estimate(config: TrainConfig, threads: int = 1, worker: bool = True) -> Budg
     layers = sum(c.layers for c in counts)
     steps = total_steps(config, config.train_size)
     epochs = math.ceil(steps / max(1, config.train_size // config.batch_size))
-    drawn = pictures * config.image_size**2 if config.dataset == "shapes" else 0
+    epochs_drawn = epochs if config.fresh_data else 1  # fresh data: a new training set every epoch
+    drawn = (config.train_size * epochs_drawn + config.val_size) * config.image_size**2
+    drawn *= config.dataset == "shapes"
     seconds = (
         START_S * worker
         + drawn * speed.pixel_s

@@ -1,8 +1,10 @@
-"""The ``train`` subcommand: ``python -m resnet_core train --dataset shapes --depth 56 --compare``.
+"""The ``train`` subcommand: ``python -m resnet_core train --experiment degradation``.
 
-Without ``--epochs``/``--steps``/``--no-bn`` it runs the Degradation preset's budget, so the line
-above is the demo. Text output is the two epoch tables; ``--json`` prints one object per epoch
-and net, then a summary. A bad argument or a missing dataset: one ``error:`` line, exit status 2.
+On shapes, without ``--epochs``/``--steps``/``--no-bn``, it runs the budget of the experiment's
+preset: ``--experiment degradation`` (plain-20, plain-56, ResNet-20, ResNet-56; He et al. 2016,
+Fig. 6) or the default ``twins`` (``--depth 56 --compare``: ResNet-56 and its plain twin).
+Text output is an epoch table per net; ``--json`` prints one object per epoch and net, then a
+summary. A bad argument or a missing dataset: one ``error:`` line, exit status 2.
 """
 
 from __future__ import annotations
@@ -19,12 +21,14 @@ import torch
 
 from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, DatasetUnavailable, load_dataset
 from resnet_core.errors import UserError, one_line
-from resnet_core.models import CIFAR_DEPTHS
+from resnet_core.models import CIFAR_DEPTHS, SHORTCUTS, count_params
 from resnet_core.settings import machine_memory_mb
 from resnet_core.training import (
     DEGRADATION,
     DEVICES,
+    EXPERIMENTS,
     OPTIMIZERS,
+    TWINS,
     Record,
     TrainConfig,
     build_models,
@@ -36,13 +40,19 @@ from resnet_core.training import (
 from resnet_core.training_budget import check
 from resnet_core.training_report import TABLE_COLUMNS, epoch_table, summary
 
-__all__ = ["FLAGS", "add_parser", "config_from_args", "run_train"]
+__all__ = ["FLAGS", "PRESET_OF", "add_parser", "config_from_args", "run_train"]
+
+PRESET_OF = {"twins": TWINS, "degradation": DEGRADATION}  # --experiment -> its budget on shapes
 
 # TrainConfig field -> the option that sets it, so the config's own messages name the option
 FLAGS = {
     "dataset": "--dataset",
     "model": "--model",
+    "experiment": "--experiment",
     "depth": "--depth",
+    "shallow_depth": "--shallow-depth",
+    "shortcut": "--shortcut",
+    "fresh_data": "--fresh-data",
     "width": "--width",
     "epochs": "--epochs",
     "steps": "--steps",
@@ -59,16 +69,26 @@ FLAGS = {
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register ``train`` on ``subparsers``; its handler is ``run_train``."""
-    parser = subparsers.add_parser("train", help="train a ResNet (and its plain twin) and print epoch tables")
+    parser = subparsers.add_parser("train", help="train ResNets (and their plain twins) and print epoch tables")
     parser.add_argument("--dataset", choices=DATASETS, default="shapes")
     parser.add_argument(
         "--model", choices=("cifar", "seed"), default="cifar", help="cifar: He et al. sec. 4.2"
     )
     parser.add_argument(
-        "--depth", type=int, default=DEGRADATION.depth, help=f"6n+2: {', '.join(map(str, CIFAR_DEPTHS))}, ..."
+        "--experiment", choices=EXPERIMENTS, default="twins",
+        help="twins: a ResNet (with --compare, its plain twin); degradation: plain and ResNet at two depths",
+    )
+    parser.add_argument(
+        "--depth", type=int, default=TWINS.depth, help=f"6n+2: {', '.join(map(str, CIFAR_DEPTHS))}, ..."
+    )
+    parser.add_argument("--shallow-depth", type=int, default=None, metavar="D", help="degradation: the shallower nets")
+    parser.add_argument(
+        "--shortcut", choices=SHORTCUTS, default=None, help="A: zero-padded identity (the paper's), B: 1x1 conv"
     )
     parser.add_argument("--width", type=float, default=None, help="channel multiplier of the CIFAR ResNet")
-    parser.add_argument("--compare", action="store_true", help="also train the plain twin (no skips)")
+    parser.add_argument(
+        "--compare", action="store_true", help="also train the plain twin (no skips); degradation always does"
+    )
     parser.add_argument("--no-bn", action="store_true", help="remove every BatchNorm")
     budget = parser.add_mutually_exclusive_group()
     budget.add_argument("--epochs", type=int, metavar="E")
@@ -77,7 +97,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     parser.add_argument("--lr", type=float, default=None, help="peak learning rate")
     parser.add_argument("--optimizer", choices=OPTIMIZERS, default=None)
     parser.add_argument("--image-size", type=int, default=None, metavar="PX", help=f"{MIN_SIZE} to {MAX_SIZE}")
-    parser.add_argument("--train-size", type=int, default=None, metavar="N")
+    parser.add_argument("--train-size", type=int, default=None, metavar="N", help="training images per epoch")
+    parser.add_argument(
+        "--fresh-data", action=argparse.BooleanOptionalAction, default=None, help="new training shapes every epoch"
+    )
     parser.add_argument("--val-size", type=int, default=None, metavar="N")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -85,8 +108,8 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--threads", type=int, default=1, help="CPU threads (1 is fastest for small nets)")
-    parser.add_argument("--init", metavar="PATH", help="start the residual net from this state dict")
-    parser.add_argument("--save", metavar="PATH", help="save the residual net's state dict here (fp16)")
+    parser.add_argument("--init", metavar="PATH", help="twins: start the residual net from this state dict")
+    parser.add_argument("--save", metavar="PATH", help="twins: save the residual net's state dict here (fp16)")
     parser.add_argument(
         "--json", action="store_true", help="one JSON object per epoch and net, then a summary"
     )
@@ -99,17 +122,21 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
-    """The run's config: the Degradation preset, overridden by every option given."""
-    base = DEGRADATION if args.dataset == "shapes" else TrainConfig(dataset=args.dataset, image_size=32)
+    """The run's config: the experiment's preset on shapes, overridden by every option given."""
+    shapes = args.dataset == "shapes"
+    base = PRESET_OF[args.experiment] if shapes else TrainConfig(dataset=args.dataset, image_size=32)
     if args.no_bn or args.epochs is not None or args.steps is not None:
         base = replace(base, steps=None)
     given = {
         "dataset": args.dataset,
         "model": args.model,
+        "experiment": args.experiment,
         "depth": args.depth,
+        "shallow_depth": args.shallow_depth,
+        "shortcut": args.shortcut,
         "width": args.width,
         "batch_norm": not args.no_bn,
-        "compare": args.compare,
+        "compare": args.compare if args.experiment == "twins" else None,  # degradation: both kinds, always
         "epochs": args.epochs,
         "steps": args.steps,
         "batch_size": args.batch_size,
@@ -117,6 +144,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         "optimizer": args.optimizer,
         "image_size": args.image_size,
         "train_size": args.train_size,
+        "fresh_data": args.fresh_data,
         "val_size": args.val_size,
         "seed": args.seed,
         "data_dir": args.data_dir,
@@ -147,6 +175,8 @@ def run_train(args: argparse.Namespace) -> int:
     config.validate(FLAGS)
     if args.threads < 1:
         raise UserError(f"--threads must be at least 1, got {args.threads}")
+    if (args.init or args.save) and config.experiment != "twins":
+        raise UserError("--init and --save work with --experiment twins only (one residual net)")
     pick_device(config.device)  # a missing GPU is named now, not after the data is drawn
     _check_budget(config, args)
     if args.save:
@@ -167,7 +197,7 @@ def run_train(args: argparse.Namespace) -> int:
         if args.json and record.kind == "epoch":
             keys = ("model", "epoch", "step", "train_loss", "train_acc", "val_loss", "val_acc")
             print(json.dumps({key: getattr(record, key) for key in keys}), flush=True)
-    result = summary(records, time.perf_counter() - started)
+    result = summary(records, time.perf_counter() - started, {name: count_params(m) for name, m in models.items()})
     if args.save:
         save_weights(models["resnet"], args.save, half=True)
     if args.json:

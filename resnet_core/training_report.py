@@ -13,7 +13,7 @@ import json
 from collections.abc import Iterable
 from dataclasses import asdict
 
-from resnet_core.training import Record, TrainConfig
+from resnet_core.training import Record, TrainConfig, twin_of
 
 __all__ = [
     "TABLE_COLUMNS",
@@ -22,6 +22,7 @@ __all__ = [
     "gradient_observation",
     "gradient_profile",
     "gradient_spread",
+    "model_names",
     "observation",
     "records_to_csv",
     "records_to_json",
@@ -31,11 +32,17 @@ __all__ = [
 TABLE_COLUMNS = ("Epoch", "Loss ↓", "Accuracy ↑", "Observation")
 _SCALARS = ("kind", "model", "step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc")
 _CSV_FIELDS = (*_SCALARS, "lr", "samples_per_s", "seconds")
+_NAMES = {"resnet": "ResNet", "plain": "plain twin"}  # model key -> words (keys of other nets are their names)
 
 
 def epoch_records(records: Iterable[Record], model: str) -> list[Record]:
     """The epoch records of ``model`` in order."""
     return [r for r in records if r.kind == "epoch" and r.model == model]
+
+
+def model_names(records: Iterable[Record]) -> list[str]:
+    """The model keys of ``records`` in the order they first appear (the order of ``nets``)."""
+    return list(dict.fromkeys(r.model for r in records))
 
 
 def _points(value: float) -> str:
@@ -79,8 +86,7 @@ def _show_rows(count: int, limit: int) -> list[int]:
 def epoch_table(records: list[Record], model: str, num_classes: int, limit: int = 8) -> list[dict]:
     """Rows in the seed's format (Epoch, Loss ↓, Accuracy ↑, Observation) for ``model``."""
     rows = epoch_records(records, model)
-    twin_name = "plain" if model == "resnet" else "resnet"
-    twins = {r.epoch: r for r in epoch_records(records, twin_name)}
+    twins = {r.epoch: r for r in epoch_records(records, twin_of(model))}
     shown = _show_rows(len(rows), limit)
     table = []
     for position, index in enumerate(shown):
@@ -92,18 +98,21 @@ def epoch_table(records: list[Record], model: str, num_classes: int, limit: int 
     return table
 
 
-def gradient_profile(records: Iterable[Record], model: str) -> dict[str, float]:
-    """Gradient norm of each conv layer (input to output) in ``model``'s latest record that has them."""
+def gradient_profile(records: Iterable[Record], model: str, field: str = "input_grad_norms") -> dict[str, float]:
+    """``model``'s latest gradient norms, input to output: |dL/dx| at each residual block's input.
+
+    ``field="grad_norms"`` gives each conv layer's relative weight gradient |dL/dW| / |W| instead.
+    """
     latest: dict[str, float] = {}
     for record in records:
-        if record.model == model and record.grad_norms:
-            latest = record.grad_norms
+        if record.model == model and getattr(record, field):
+            latest = getattr(record, field)
     return latest
 
 
 def gradient_spread(records: Iterable[Record], model: str) -> float | None:
-    """How many times larger the gradient is at the first conv layer than at the last (main path)."""
-    norms = [v for k, v in gradient_profile(records, model).items() if "downsample" not in k]
+    """How many times larger |dL/dx| is at the first residual block's input than at the last's."""
+    norms = list(gradient_profile(records, model).values())
     if len(norms) < 2 or norms[-1] <= 0:
         return None
     return norms[0] / norms[-1]
@@ -112,43 +121,51 @@ def gradient_spread(records: Iterable[Record], model: str) -> float | None:
 def gradient_observation(records: list[Record]) -> str:
     """One sentence comparing how each net's gradient changes from the output back to the input."""
     parts = []
-    for model, name in (("resnet", "ResNet"), ("plain", "plain twin")):
+    for model in model_names(records):
         spread = gradient_spread(records, model)
         if spread is None:
             continue
         trend = "grows" if spread > 1 else "shrinks"
         factor = spread if spread >= 1 else 1 / spread
-        parts.append(f"the {name}'s {trend} {factor:,.1f}×")
+        parts.append(f"the {_NAMES.get(model, model.replace('resnet', 'ResNet'))}'s {trend} {factor:,.1f}×")
     if not parts:
         return ""
-    return "From the last conv layer back to the first, " + " and ".join(parts) + "."
+    return "From the last residual block's input back to the first's, " + ", ".join(parts) + "."
 
 
-def summary(records: list[Record], seconds: float) -> dict:
-    """Final training and validation accuracy of each net, and the wall time of the comparison."""
+def summary(records: list[Record], seconds: float, params: dict[str, int] | None = None) -> dict:
+    """Final training and validation accuracy of each net (and its ``params``), and the run's wall time."""
     result: dict = {}
-    for model in ("resnet", "plain"):
+    for model in model_names(records):
         rows = epoch_records(records, model)
         if rows:
             result[model] = {"final_train_acc": rows[-1].train_acc, "final_val_acc": rows[-1].val_acc}
+            if params is not None:
+                result[model]["params"] = params[model]
     result["seconds"] = round(seconds, 2)
     return {"summary": result}
 
 
 def records_to_csv(records: Iterable[Record]) -> str:
-    """One CSV row per record; gradient norms in ``grad:<layer>`` columns where recorded."""
+    """One CSV row per record; gradient norms in ``grad:<conv layer>`` and ``input_grad:<block>`` columns."""
     records = list(records)
     layers: dict[str, None] = {}
+    blocks: dict[str, None] = {}
     for record in records:
         layers.update(dict.fromkeys(record.grad_norms or {}))
+        blocks.update(dict.fromkeys(record.input_grad_norms or {}))
     out = io.StringIO()
     writer = csv.writer(out)
-    writer.writerow([*_CSV_FIELDS, *(f"grad:{layer}" for layer in layers)])
+    writer.writerow([*_CSV_FIELDS, *(f"grad:{layer}" for layer in layers), *(f"input_grad:{b}" for b in blocks)])
     for record in records:
-        norms = record.grad_norms or {}
+        norms, inputs = record.grad_norms or {}, record.input_grad_norms or {}
         values = [getattr(record, name) for name in _CSV_FIELDS]
         writer.writerow(
-            [*("" if v is None else v for v in values), *(norms.get(layer, "") for layer in layers)]
+            [
+                *("" if v is None else v for v in values),
+                *(norms.get(layer, "") for layer in layers),
+                *(inputs.get(block, "") for block in blocks),
+            ]
         )
     return out.getvalue()
 

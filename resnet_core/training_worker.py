@@ -12,7 +12,7 @@ Protocol, one JSON object per line. The parent writes ``{"config": {...}, "threa
 protocol.
 
 Memory: once torch is imported the worker caps its own heap (``RLIMIT_DATA``) at what it has now
-plus ``GUARD`` times ``max_mb``, so an allocation past that fails with an error instead of
+plus ``GUARD`` times ``max_mb`` (and a little reserved address space), so an allocation past that fails with an error instead of
 growing until the kernel kills something, and it marks itself the first process the kernel's
 out-of-memory killer takes (``oom_score_adj`` 1000), never the server.
 """
@@ -30,7 +30,8 @@ from typing import IO
 
 __all__ = ["GUARD", "main"]
 
-GUARD = 2.0  # a worker's heap may grow by at most this many times the run's memory limit
+GUARD = 2.0  # a worker's heap may grow by at most this many times the run's memory limit ...
+RESERVED_MB = 256  # ... plus this, for address space reserved but not used (a thread's malloc arena: 64 MB)
 
 
 def _status_mb(key: str) -> float:
@@ -48,7 +49,7 @@ def _cap_memory(max_mb: float) -> None:
     """Cap this process's heap at its size now plus GUARD * max_mb, and volunteer for the OOM killer."""
     data = _status_mb("VmData")
     if data and max_mb > 0:
-        limit = int((data + GUARD * max_mb) * 1024 * 1024)
+        limit = int((data + GUARD * max_mb + RESERVED_MB) * 1024 * 1024)
         resource.setrlimit(resource.RLIMIT_DATA, (limit, limit))
     with contextlib.suppress(OSError):
         Path("/proc/self/oom_score_adj").write_text("1000")

@@ -70,7 +70,7 @@ def test_batch_larger_than_the_training_set_is_refused_naming_both():
 
 def test_a_run_that_outgrows_its_memory_fails_alone_and_the_server_does_not_grow(monkeypatch):
     _allow_everything(monkeypatch)  # the estimate is bypassed: only the worker's own cap is left
-    manager = RunManager(max_mb=40)  # the worker may grow by at most 2 x 40 MB
+    manager = RunManager(max_mb=40)  # the worker may grow by at most 2 x 40 MB (+ 256 MB of reserved space)
     before = _rss_mb()
     greedy = manager.start(replace(TINY, depth=56, width=1.0, image_size=64, batch_size=64, train_size=64))
     other = manager.start(FOREVER)

@@ -26,6 +26,13 @@ def test_shapes_are_deterministic_per_seed():
     assert not torch.equal(first.images, other.images)
 
 
+def test_shapes_are_one_unlimited_stream_that_start_continues():
+    whole = shapes_split(30, 16, seed=2)
+    head, tail = shapes_split(12, 16, seed=2), shapes_split(18, 16, seed=2, start=12)
+    torch.testing.assert_close(torch.cat([head.images, tail.images]), whole.images, rtol=0, atol=0)
+    assert torch.equal(torch.cat([head.labels, tail.labels]), whole.labels)
+
+
 def test_train_and_val_splits_differ_and_are_balanced():
     train, val = load_dataset("shapes", 16, 40, 20, seed=0)
     assert train.images.shape == (40, 3, 16, 16) and train.images.dtype == torch.uint8

@@ -12,18 +12,22 @@ from torch import nn
 
 from resnet_core.cli import main
 from resnet_core.data import SHAPES_CLASSES, shapes_split, to_input
-from resnet_core.models import BasicBlock
+from resnet_core.models import BasicBlock, CifarResNetConfig, PaddedIdentity, cifar_resnet, count_params
 from resnet_core.training import (
+    DEGRADATION,
     TrainConfig,
     build_models,
     conv_layer_names,
     load_weights,
+    residual_blocks,
     save_weights,
     train,
 )
 from resnet_core.training_report import TABLE_COLUMNS, epoch_table, records_to_csv, records_to_json
 
 TINY = TrainConfig(depth=8, width=0.5, image_size=16, train_size=64, val_size=20, batch_size=16, epochs=2)
+# the degradation experiment in miniature: plain-8, plain-14, resnet-8, resnet-14 on fresh shapes
+TINY_DEGRADATION = replace(DEGRADATION, depth=14, shallow_depth=8, train_size=32, val_size=20, batch_size=16, epochs=2)
 ASSET = Path(__file__).resolve().parent.parent / "assets" / "seed_shapes.pt"
 
 
@@ -37,12 +41,48 @@ def test_same_seed_gives_identical_first_losses():
 
 
 def test_twins_start_from_the_same_weights():
-    models = build_models(TINY, 10)
+    models = build_models(TINY, 10)  # option A: no layer of its own in either net
+    plain, resnet = models["plain"].state_dict(), models["resnet"].state_dict()
+    assert list(plain) == list(resnet)
+    for key, value in resnet.items():
+        torch.testing.assert_close(plain[key], value, rtol=0, atol=0)
+
+
+def test_with_option_b_only_the_projections_are_the_resnets_own():
+    models = build_models(replace(TINY, shortcut="B"), 10)
     plain = models["plain"].state_dict()
     for key, value in models["resnet"].state_dict().items():
         if "downsample" not in key:
             torch.testing.assert_close(plain[key], value)
     assert not any("downsample" in key for key in plain)
+
+
+# He et al. 2016, sec. 4.2 (0.27M ... 1.7M in Table 6). At width 1 and 10 classes, with n = (depth - 2) / 6:
+#   stem conv 3*16*9 = 432, its BN 2*16 = 32, fc 64*10 + 10 = 650
+#   a block of stage 1: 2 convs 16*16*9 = 2304 each, 2 BNs of 32: 4,672
+#   a block of stage 2: 2 * 32*32*9 + 2 * 64 = 18,560; of stage 3: 2 * 64*64*9 + 2 * 128 = 73,984
+#   the first blocks of stages 2 and 3 read half the channels: -16*32*9 = -4,608 and -32*64*9 = -18,432
+#   total = 432 + 32 + 650 + n * (4,672 + 18,560 + 73,984) - 4,608 - 18,432 = 97,216 n - 21,926
+#   n = 3: 269,722 (ResNet-20); 5: 464,154; 7: 658,586; 9: 853,018; 18: 1,727,962 (ResNet-110)
+PAPER_PARAMS = {20: 269_722, 32: 464_154, 44: 658_586, 56: 853_018, 110: 1_727_962}
+
+
+@pytest.mark.parametrize(("depth", "params"), PAPER_PARAMS.items())
+def test_option_a_nets_have_the_papers_parameter_counts_and_so_do_their_plain_twins(depth, params):
+    assert params == 97_216 * (depth - 2) // 6 - 21_926
+    assert count_params(cifar_resnet(CifarResNetConfig(depth))) == params
+    assert count_params(cifar_resnet(CifarResNetConfig(depth, skip=False))) == params
+    assert count_params(cifar_resnet(CifarResNetConfig(depth, shortcut="B"))) > params  # two projections
+
+
+def test_option_a_shortcut_is_the_subsampled_input_padded_with_zero_channels():
+    x = torch.randn(2, 16, 9, 9)
+    expected = torch.cat([x[:, :, ::2, ::2], torch.zeros(2, 16, 5, 5)], dim=1)
+    torch.testing.assert_close(PaddedIdentity(16, 32, 2)(x), expected, rtol=0, atol=0)
+    block = BasicBlock(16, 32, stride=2, shortcut="A").eval()
+    with torch.no_grad():
+        branch = block.bn2(block.conv2(block.relu(block.bn1(block.conv1(x)))))
+        torch.testing.assert_close(block(x), torch.relu(branch + expected))
 
 
 def _zero_residual_branch(block: BasicBlock) -> BasicBlock:
@@ -69,15 +109,51 @@ def test_gradient_norms_cover_every_conv_layer():
         assert all(value > 0 for value in norms.values())
 
 
-def test_gradient_norms_match_torch_autograd():
+def _first_batch(config: TrainConfig) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch train() takes first: the start of the seed's first permutation of the training set."""
+    data = shapes_split(config.train_size, config.image_size, config.seed)
+    index = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed))[: config.batch_size]
+    return to_input(data.images[index]), data.labels[index]
+
+
+def test_relative_weight_gradients_match_torch_autograd():
     config = replace(TINY, steps=1, compare=False)
     record = next(r for r in train(config) if r.grad_norms)
     model = build_models(config, 10)["resnet"]
-    data = shapes_split(config.train_size, config.image_size, config.seed)
-    index = torch.randperm(len(data), generator=torch.Generator().manual_seed(config.seed))[: config.batch_size]
-    loss = nn.functional.cross_entropy(model(to_input(data.images[index])), data.labels[index])
-    loss.backward()
-    assert record.grad_norms["conv1"] == pytest.approx(model.conv1.weight.grad.norm().item(), rel=1e-4)
+    x, y = _first_batch(config)
+    nn.functional.cross_entropy(model(x), y).backward()
+    relative = model.conv1.weight.grad.norm() / model.conv1.weight.norm()
+    assert record.grad_norms["conv1"] == pytest.approx(relative.item(), rel=1e-4)
+
+
+def _retained_input_grad_norms(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> dict[str, float]:
+    """|dL/dx| at every residual block's input, by ``x.retain_grad()`` (torch as the reference)."""
+    inputs = {}
+
+    def keep(name):
+        def hook(module, args):
+            args[0].retain_grad()
+            inputs[name] = args[0]
+
+        return hook
+
+    handles = [block.register_forward_pre_hook(keep(name)) for name, block in residual_blocks(model)]
+    nn.functional.cross_entropy(model(x), y).backward()
+    for handle in handles:
+        handle.remove()
+    return {name: inputs[name].grad.norm().item() for name, _ in residual_blocks(model)}
+
+
+@pytest.mark.parametrize(
+    "config", [replace(TINY, steps=1), replace(TINY_DEGRADATION, steps=1)], ids=["twins", "degradation"]
+)
+def test_block_input_gradients_match_retain_grad_on_the_same_batch(config):
+    records = {r.model: r.input_grad_norms for r in train(config) if r.input_grad_norms}
+    x, y = _first_batch(config)
+    for name, model in build_models(config, 10).items():
+        expected = _retained_input_grad_norms(model, x, y)
+        assert list(records[name]) == list(expected)  # every block, input to output
+        assert records[name] == pytest.approx(expected, rel=1e-4), name
 
 
 def _stop_while(config: TrainConfig, phase: str, delay: float) -> tuple[float, list]:
@@ -150,12 +226,48 @@ def test_cli_json_prints_epochs_then_summary(capsys):
     assert set(lines[-1]["summary"]) == {"resnet", "plain", "seconds"}
 
 
+def test_degradation_trains_four_nets_on_the_same_fresh_batches():
+    models = build_models(TINY_DEGRADATION, 10)
+    assert list(models) == ["plain-8", "plain-14", "resnet-8", "resnet-14"]
+    seen = {name: [] for name in models}
+    for name, model in models.items():
+        keep = seen[name].append
+        model.register_forward_pre_hook(lambda m, args, keep=keep: keep(args[0].clone()) if m.training else None)
+    records = list(train(TINY_DEGRADATION, models=models))
+    batches = seen["plain-8"]
+    assert len(batches) == 4  # 2 epochs of 2 steps
+    for name in models:
+        assert all(torch.equal(a, b) for a, b in zip(seen[name], batches, strict=True)), name
+    first, second = torch.cat(batches[:2]), torch.cat(batches[2:])
+    assert not any(torch.equal(a, b) for a in first for b in second)  # epoch 2 draws new pictures
+    epochs = [(r.model, r.epoch) for r in records if r.kind == "epoch"]
+    assert epochs == [(name, epoch) for epoch in (1, 2) for name in models]
+
+
+def test_cli_degradation_json_names_the_four_nets_and_sums_up_their_parameters(capsys):
+    argv = ["train", "--experiment", "degradation", "--depth", "14", "--shallow-depth", "8", "--epochs", "1"]
+    assert main([*argv, "--train-size", "32", "--val-size", "10", "--batch-size", "16", "--json"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    names = ["plain-8", "plain-14", "resnet-8", "resnet-14"]
+    assert [line["model"] for line in lines[:-1]] == names
+    result = lines[-1]["summary"]
+    assert list(result) == [*names, "seconds"]
+    for name in names:
+        assert set(result[name]) == {"final_train_acc", "final_val_acc", "params"}
+        assert 0 <= result[name]["final_train_acc"] <= 1 and 0 <= result[name]["final_val_acc"] <= 1
+    assert result["plain-14"]["params"] == result["resnet-14"]["params"] > result["resnet-8"]["params"]
+
+
 @pytest.mark.parametrize(
     ("argv", "message"),
     [
         (["train", "--depth", "7"], "error: --depth must be 6n+2"),
         (["train", "--dataset", "cifar10", "--data-dir", "/nonexistent"], "error: cifar10 is not in"),
         (["train", "--epochs", "1", "--steps", "2"], "error: argument --steps"),
+        (["train", "--experiment", "degradation", "--depth", "20"], "error: --shallow-depth (20) must be smaller"),
+        (["train", "--experiment", "degradation", "--model", "seed"], "error: the degradation experiment needs"),
+        (["train", "--dataset", "mnist", "--fresh-data"], "error: --fresh-data needs the shapes dataset"),
+        (["train", "--experiment", "degradation", "--save", "x.pt"], "error: --init and --save work with"),
     ],
 )
 def test_cli_errors_are_one_line_with_status_2(capsys, argv, message):
@@ -182,7 +294,8 @@ def test_gradient_observation_is_computed_from_the_runs_own_norms():
 
     records = list(train(replace(TINY, compare=True, steps=2)))
     for model in ("resnet", "plain"):
-        norms = [v for k, v in gradient_profile(records, model).items() if "downsample" not in k]
+        norms = list(gradient_profile(records, model).values())
+        assert list(gradient_profile(records, model)) == ["layer1.0", "layer2.0", "layer3.0"]
         assert gradient_spread(records, model) == pytest.approx(norms[0] / norms[-1])
     sentence = gradient_observation(records)
     assert "ResNet's" in sentence and "plain twin's" in sentence
