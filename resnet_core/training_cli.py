@@ -38,7 +38,7 @@ from resnet_core.training import (
     train,
 )
 from resnet_core.training_budget import check
-from resnet_core.training_report import TABLE_COLUMNS, epoch_table, summary
+from resnet_core.training_report import TABLE_COLUMNS, degradation_verdict, epoch_table, net_label, summary
 
 __all__ = ["FLAGS", "PRESET_OF", "add_parser", "config_from_args", "run_train"]
 
@@ -153,19 +153,15 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
     return replace(base, **{key: value for key, value in given.items() if value is not None})
 
 
-def format_tables(records: list[Record], num_classes: int, models: list[str]) -> str:
-    """The epoch tables of ``models`` as aligned text, in the seed's columns."""
+def format_tables(records: list[Record], num_classes: int, models: list[str], depth: int | None = None) -> str:
+    """The epoch tables of ``models`` as aligned text (the observation last, unpadded)."""
     lines = []
     for model in models:
-        rows = [
-            TABLE_COLUMNS,
-            *(tuple(str(v) for v in row.values()) for row in epoch_table(records, model, num_classes)),
-        ]
-        widths = [max(len(row[i]) for row in rows) for i in range(3)]
-        lines += ["", f"{model}:"]
-        lines += [
-            "  ".join([*(c.ljust(w) for c, w in zip(row[:3], widths, strict=True)), row[3]]) for row in rows
-        ]
+        table = epoch_table(records, model, num_classes, depth)
+        rows = [TABLE_COLUMNS, *(tuple("–" if v is None else str(v) for v in row.values()) for row in table)]
+        widths = [max(len(row[i]) for row in rows) for i in range(len(TABLE_COLUMNS) - 1)]
+        lines += ["", f"{net_label(model, depth)}:"]
+        lines += ["  ".join([*(c.ljust(w) for c, w in zip(row[:-1], widths, strict=True)), row[-1]]) for row in rows]
     return "\n".join(lines)
 
 
@@ -203,7 +199,9 @@ def run_train(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(result))
     else:
-        print(format_tables(records, len(data[0].classes), list(models)))
+        print(format_tables(records, len(data[0].classes), list(models), config.depth))
+        for sentence in degradation_verdict(records, len(data[0].classes)):
+            print(f"\n{sentence}")
         print(f"\nseconds: {result['summary']['seconds']}")
     return 0
 

@@ -1,8 +1,11 @@
-"""What a finished (or stopped) run says: epoch tables with observations, a summary, CSV and JSON.
+"""What a finished (or stopped) run says: epoch tables with observations, verdicts, a summary, CSV and JSON.
 
-The tables follow the seed lesson's "Training Trace - Epoch by Epoch" (Epoch, Loss ↓, Accuracy ↑,
-Observation). Every observation is computed from the run's own numbers by the rules below: the
-rows are compared with chance, with the previous row, with validation and with the twin net.
+The tables follow the seed lesson's "Training Trace - Epoch by Epoch", with each column saying
+what it measures (training or validation). Every sentence that interprets a number is computed
+from that number by a rule below, and the tests hold each rule both ways: an observation compares
+a row with chance, with the previous epoch, with validation, with the net's twin and with the
+shallower net of its kind; a verdict compares the nets' final accuracies the way He et al.
+(2016, Fig. 6) compare plain-20 with plain-56 and ResNet-20 with ResNet-56.
 """
 
 from __future__ import annotations
@@ -16,23 +19,42 @@ from dataclasses import asdict
 from resnet_core.training import Record, TrainConfig, twin_of
 
 __all__ = [
+    "LESSON_COLUMNS",
+    "LESSON_EXAMPLE",
     "TABLE_COLUMNS",
+    "degradation_verdict",
     "epoch_records",
     "epoch_table",
     "gradient_observation",
     "gradient_profile",
     "gradient_spread",
     "model_names",
+    "net_label",
     "observation",
     "records_to_csv",
     "records_to_json",
     "summary",
 ]
 
-TABLE_COLUMNS = ("Epoch", "Loss ↓", "Accuracy ↑", "Observation")
+TABLE_COLUMNS = ("Epoch", "Training loss ↓", "Training accuracy ↑", "Validation accuracy ↑", "Observation")
+LESSON_COLUMNS = ("Epoch", "Loss ↓", "Accuracy ↑", "Observation")
+# The seed lesson's own example ("Training Trace - Epoch by Epoch"), shown beside a run's table, as the lesson's.
+LESSON_EXAMPLE: tuple[tuple[int, float, float, str], ...] = (
+    (1, 1.8, 0.35, "Model starts learning basic features"),
+    (5, 1.2, 0.55, "Skip connections help gradients flow better"),
+    (10, 0.8, 0.70, "Model learns deeper features without forgetting"),
+    (15, 0.5, 0.82, "Training loss decreases steadily, accuracy improves"),
+    (20, 0.35, 0.88, "Model converges with good accuracy"),
+)
 _SCALARS = ("kind", "model", "step", "epoch", "train_loss", "train_acc", "val_loss", "val_acc")
 _CSV_FIELDS = (*_SCALARS, "lr", "samples_per_s", "seconds")
-_NAMES = {"resnet": "ResNet", "plain": "plain twin"}  # model key -> words (keys of other nets are their names)
+NEAR_CHANCE = 0.05  # training accuracy within this of chance: nothing learned yet
+CONVERGED = 0.95  # training accuracy from which a flat loss means done, not stuck
+FLAT = 0.02  # a relative change of the training loss smaller than this is flat
+OVERFIT = 0.15  # training accuracy this far above validation accuracy: memorising
+GAP = 0.10  # accuracy differences (in fractions) from which two nets are said to differ
+SAME_DEPTH_BUDGET = 0.05  # a deeper ResNet this close to the shallower one has not degraded
+EXPLODES, VANISHES = 100.0, 0.01  # |dL/dx| first block / last block beyond these: explodes, vanishes
 
 
 def epoch_records(records: Iterable[Record], model: str) -> list[Record]:
@@ -45,57 +67,134 @@ def model_names(records: Iterable[Record]) -> list[str]:
     return list(dict.fromkeys(r.model for r in records))
 
 
-def _points(value: float) -> str:
-    return f"{value * 100:+.0f} points"
+def net_label(key: str, depth: int | None = None) -> str:
+    """How a net is named in sentences: ``plain-56`` and ``resnet-56`` -> ResNet-56; twins by ``depth``."""
+    if key in ("resnet", "plain") and depth is not None:
+        key = f"{key}-{depth}"
+    return key.replace("resnet", "ResNet")
 
 
-def observation(row: Record, previous: Record | None, twin: Record | None, num_classes: int) -> str:
-    """One sentence about ``row`` from its numbers: progress, stalls, overfitting, the twin's gap."""
+def _shallower(key: str, keys: Iterable[str]) -> str | None:
+    """The key of the shallower net of the same kind (``plain-20`` for ``plain-56``), if the run has one."""
+    kind, _, depth = key.partition("-")
+    if not depth.isdigit():
+        return None
+    others = [k for k in keys if k.startswith(kind + "-") and k.partition("-")[2].isdigit()]
+    shallower = [k for k in others if int(k.partition("-")[2]) < int(depth)]
+    return max(shallower, key=lambda k: int(k.partition("-")[2]), default=None)
+
+
+def _points(fraction: float) -> str:
+    points = round(abs(fraction) * 100)
+    return f"{points} point{'' if points == 1 else 's'}"
+
+
+def observation(
+    row: Record,
+    previous: Record | None,
+    twin: Record | None,
+    num_classes: int,
+    shallower: Record | None = None,
+    names: tuple[str, str] = ("its twin", "the shallower net"),
+) -> str:
+    """One sentence about ``row`` from its numbers; ``names`` says how to call ``twin`` and ``shallower``."""
     chance = 1 / num_classes
     notes = []
-    if row.train_acc < chance + 0.05:
-        notes.append(f"still near chance ({chance:.0%}): no useful features found yet")
+    near_chance = row.train_acc < chance + NEAR_CHANCE
+    if near_chance:
+        notes.append(f"training accuracy {row.train_acc:.0%}, near chance ({chance:.0%}): nothing learned yet")
     elif previous is None:
-        notes.append(f"learns first features: {row.train_acc:.0%} against {chance:.0%} by chance")
+        notes.append(f"learns first features: {row.train_acc:.0%} training accuracy against {chance:.0%} by chance")
     if previous is not None:
         change = (row.train_loss - previous.train_loss) / max(previous.train_loss, 1e-9)
         gained = row.train_acc - previous.train_acc
-        if change > 0.02:
-            notes.append(f"loss rises {change:.0%}: steps too large or unstable")
-        elif change > -0.02:
-            notes.append(f"loss flat ({change:+.0%}): training has stalled")
-        elif row.train_acc >= chance + 0.05:
-            notes.append(f"loss falls {-change:.0%}, accuracy {_points(gained)}")
-    if row.val_acc is not None and row.train_acc - row.val_acc > 0.15:
-        notes.append(f"validation {_points(row.val_acc - row.train_acc)} below training: overfitting")
-    if twin is not None:
-        gap = row.train_acc - twin.train_acc
-        if abs(gap) >= 0.1:
-            notes.append(f"{_points(gap)} {'ahead of' if gap > 0 else 'behind'} its twin")
+        if change > FLAT:
+            notes.append(f"training loss rose {change:.0%} since epoch {previous.epoch}")
+        elif change > -FLAT:
+            if row.train_acc >= CONVERGED:
+                notes.append(f"converged: {row.train_acc:.0%} training accuracy, loss flat")
+            elif not near_chance:
+                notes.append(f"loss flat ({change:+.0%}) at {row.train_acc:.0%} training accuracy: progress has slowed")
+        elif not near_chance:
+            direction = "up" if gained >= 0 else "down"
+            notes.append(f"training loss falls {-change:.0%}, training accuracy {direction} {_points(gained)}")
+    if row.val_acc is not None and row.train_acc - row.val_acc > OVERFIT:
+        notes.append(f"validation accuracy {_points(row.train_acc - row.val_acc)} below training: memorising")
+    if twin is not None and abs(row.train_acc - twin.train_acc) >= GAP:
+        ahead = row.train_acc > twin.train_acc
+        notes.append(f"{_points(row.train_acc - twin.train_acc)} {'ahead of' if ahead else 'behind'} {names[0]}")
+    if shallower is not None and abs(row.train_acc - shallower.train_acc) >= GAP:
+        above = row.train_acc > shallower.train_acc
+        notes.append(f"{_points(row.train_acc - shallower.train_acc)} {'above' if above else 'below'} {names[1]}")
     text = "; ".join(notes) or "steady"
     return text[0].upper() + text[1:]
 
 
-def _show_rows(count: int, limit: int) -> list[int]:
-    """Indices of at most ``limit`` rows spread evenly from first to last (all when fewer)."""
-    if count <= limit:
-        return list(range(count))
-    return sorted({round(i * (count - 1) / (limit - 1)) for i in range(limit)})
-
-
-def epoch_table(records: list[Record], model: str, num_classes: int, limit: int = 8) -> list[dict]:
-    """Rows in the seed's format (Epoch, Loss ↓, Accuracy ↑, Observation) for ``model``."""
+def epoch_table(records: list[Record], model: str, num_classes: int, depth: int | None = None) -> list[dict]:
+    """Every epoch of ``model``: Epoch, Training loss, Training accuracy, Validation accuracy, Observation."""
     rows = epoch_records(records, model)
-    twins = {r.epoch: r for r in epoch_records(records, twin_of(model))}
-    shown = _show_rows(len(rows), limit)
+    keys = model_names(records)
+    twin_key = twin_of(model) if model in ("resnet", "plain") or "-" in model else None
+    twins = {r.epoch: r for r in epoch_records(records, twin_key)} if twin_key in keys else {}
+    shallower_key = _shallower(model, keys)
+    shallower = {r.epoch: r for r in epoch_records(records, shallower_key)} if shallower_key else {}
+    names = (net_label(twin_key, depth) if twin_key else "its twin",
+             net_label(shallower_key) if shallower_key else "the shallower net")
     table = []
-    for position, index in enumerate(shown):
-        row = rows[index]
-        previous = rows[shown[position - 1]] if position > 0 else None
-        text = observation(row, previous, twins.get(row.epoch), num_classes)
-        values = (row.epoch, round(row.train_loss, 3), round(row.train_acc, 3), text)
+    for index, row in enumerate(rows):
+        previous = rows[index - 1] if index else None
+        text = observation(row, previous, twins.get(row.epoch), num_classes, shallower.get(row.epoch), names)
+        values = (row.epoch, round(row.train_loss, 3), round(row.train_acc, 3),
+                  None if row.val_acc is None else round(row.val_acc, 3), text)
         table.append(dict(zip(TABLE_COLUMNS, values, strict=True)))
     return table
+
+
+def degradation_verdict(records: list[Record], num_classes: int) -> list[str]:
+    """What the run's final training accuracies say about degradation, one sentence per comparison.
+
+    Plain: is the deeper plain net behind the shallower one (the degradation problem)? ResNet: is
+    the deeper ResNet at least about as good as the shallower one? And the deep pair: how far is the
+    ResNet ahead of its plain twin? Only the comparisons the run has nets for.
+    """
+    final = {key: rows[-1] for key in model_names(records) if (rows := epoch_records(records, key))}
+    sentences = []
+    for kind in ("plain", "resnet"):
+        keys = sorted((k for k in final if k.startswith(kind + "-")), key=lambda k: int(k.partition("-")[2]))
+        if len(keys) < 2:
+            continue
+        shallow, deep = keys[0], keys[-1]
+        gap = final[deep].train_acc - final[shallow].train_acc
+        a, b = net_label(deep), net_label(shallow)
+        if max(final[deep].train_acc, final[shallow].train_acc) < 1 / num_classes + NEAR_CHANCE:
+            sentences.append(f"Neither {b} nor {a} has left chance yet: too early to compare.")
+            continue
+        if kind == "plain":
+            if gap <= -GAP:
+                text = (f"{a} ended {_points(gap)} below {b} in training accuracy: the deeper plain net is the "
+                        "harder one to optimise, the degradation problem")
+                if final[deep].train_acc < 1 / num_classes + NEAR_CHANCE:
+                    text += (f" (in this short run {a} barely left chance; in the paper's 64,000 iterations it "
+                             f"trains, to a higher error than {b})")
+            elif gap >= GAP:
+                text = f"{a} ended {_points(gap)} above {b} in training accuracy: no degradation in this run"
+            else:
+                text = f"{a} and {b} ended within {_points(GAP)} of each other in training accuracy"
+        elif gap >= -SAME_DEPTH_BUDGET:
+            where = f"{_points(gap)} below" if gap < 0 else f"{_points(gap)} above"
+            text = f"{a} ended {where} {b} in training accuracy: with skip connections the deeper net did not degrade"
+        else:
+            text = f"{a} ended {_points(gap)} below {b} in training accuracy: the deeper ResNet is behind in this run"
+        sentences.append(text + ".")
+    deep = max((k for k in final if "-" in k), key=lambda k: int(k.partition("-")[2]), default=None)
+    if deep is not None and twin_of(deep) in final:
+        resnet, plain = (deep, twin_of(deep)) if deep.startswith("resnet") else (twin_of(deep), deep)
+        gap = final[resnet].train_acc - final[plain].train_acc
+        if max(final[resnet].train_acc, final[plain].train_acc) < 1 / num_classes + NEAR_CHANCE:
+            return sentences
+        side = "ahead of" if gap >= 0 else "behind"
+        sentences.append(f"At the same depth, {net_label(resnet)} ended {_points(gap)} {side} {net_label(plain)}.")
+    return sentences
 
 
 def gradient_profile(records: Iterable[Record], model: str, field: str = "input_grad_norms") -> dict[str, float]:
@@ -118,19 +217,29 @@ def gradient_spread(records: Iterable[Record], model: str) -> float | None:
     return norms[0] / norms[-1]
 
 
-def gradient_observation(records: list[Record]) -> str:
-    """One sentence comparing how each net's gradient changes from the output back to the input."""
+def gradient_observation(records: list[Record], depth: int | None = None) -> str:
+    """How each net's |dL/dx| changes from the last residual block's input back to the first's, in words.
+
+    Beyond ``EXPLODES`` times it explodes, below ``VANISHES`` it vanishes; in between it reaches the
+    first block at a usable size. Only nets with recorded block-input gradients are named.
+    """
     parts = []
     for model in model_names(records):
         spread = gradient_spread(records, model)
         if spread is None:
             continue
-        trend = "grows" if spread > 1 else "shrinks"
-        factor = spread if spread >= 1 else 1 / spread
-        parts.append(f"the {_NAMES.get(model, model.replace('resnet', 'ResNet'))}'s {trend} {factor:,.1f}×")
+        if spread >= EXPLODES:
+            verdict = f"grows {spread:,.0f}×: it explodes"
+        elif spread <= VANISHES:
+            verdict = f"shrinks {1 / spread:,.0f}×: it vanishes"
+        elif spread >= 1:
+            verdict = f"grows {spread:,.1f}×"
+        else:
+            verdict = f"shrinks {1 / spread:,.1f}×"
+        parts.append(f"in {net_label(model, depth)} it {verdict}")
     if not parts:
         return ""
-    return "From the last residual block's input back to the first's, " + ", ".join(parts) + "."
+    return "From the last residual block's input back to the first's, |∂L/∂x| changes: " + "; ".join(parts) + "."
 
 
 def summary(records: list[Record], seconds: float, params: dict[str, int] | None = None) -> dict:

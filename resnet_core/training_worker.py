@@ -12,9 +12,9 @@ Protocol, one JSON object per line. The parent writes ``{"config": {...}, "threa
 protocol.
 
 Memory: once torch is imported the worker caps its own heap (``RLIMIT_DATA``) at what it has now
-plus ``GUARD`` times ``max_mb`` (and a little reserved address space), so an allocation past that fails with an error instead of
-growing until the kernel kills something, and it marks itself the first process the kernel's
-out-of-memory killer takes (``oom_score_adj`` 1000), never the server.
+plus ``GUARD`` times ``max_mb`` (and a little reserved address space), so an allocation past that
+fails with an error instead of growing until the kernel kills something, and it marks itself the
+first process the kernel's out-of-memory killer takes (``oom_score_adj`` 1000), never the server.
 """
 
 from __future__ import annotations

@@ -297,7 +297,7 @@ def test_gradient_observation_is_computed_from_the_runs_own_norms():
         norms = list(gradient_profile(records, model).values())
         assert list(gradient_profile(records, model)) == ["layer1.0", "layer2.0", "layer3.0"]
         assert gradient_spread(records, model) == pytest.approx(norms[0] / norms[-1])
-    sentence = gradient_observation(records)
-    assert "ResNet's" in sentence and "plain twin's" in sentence
+    sentence = gradient_observation(records, TINY.depth)
+    assert f"in ResNet-{TINY.depth} it" in sentence and f"in plain-{TINY.depth} it" in sentence
     spread = gradient_spread(records, "plain")
     assert f"{max(spread, 1 / spread):,.1f}×" in sentence
