@@ -1,17 +1,13 @@
-"""Training Lab: a ResNet and its plain twin train side by side, live; see why skips matter."""
+"""Training Lab: He et al.'s degradation experiment, live: plain and residual nets at two depths."""
 
 import streamlit as st
 
 from pages.parts import training_ui as tw
 from resnet_core.errors import UserError
-from resnet_core.training_report import gradient_observation
+from resnet_core.training_report import degradation_verdict, gradient_observation
 
 st.title("Training Lab")
-st.markdown(
-    "Two networks identical except for their skip connections train on the same batches. "
-    "Watch the plain twin stall while the ResNet learns (He et al. 2016), and compare how the "
-    "gradient changes from the output back to the input in each net."
-)
+st.markdown(tw.INTRO)
 
 config = tw.config_ui()
 manager = tw.run_manager()
@@ -35,20 +31,17 @@ tw.model_sizes_ui(run.config if run else config)
 
 @st.fragment(run_every=1.0 if run and run.active else None)
 def live_view() -> None:
-    """Progress, curves and gradient flow, redrawn every second while the run is active."""
+    """Progress, the paper's two panels and the gradient at every block, redrawn every second while it trains."""
     if not run:
         st.info("Pick a preset and press **Train**.")
         return
     manager.seen(tw.owner())
     tw.progress_ui(run, manager.queue(run), manager.max_running)
     left, right = st.columns(2)
-    left.plotly_chart(tw.curves(run, "train_loss", "Training loss"), key="lab_loss")
-    right.plotly_chart(tw.curves(run, "train_acc", "Training accuracy"), key="lab_acc")
+    left.plotly_chart(tw.error_chart(run, "plain"), key="lab_plain")
+    right.plotly_chart(tw.error_chart(run, "resnet"), key="lab_resnet")
     st.plotly_chart(tw.gradient_chart(run), key="lab_grads")
-    st.caption(
-        f"{gradient_observation(run.records)} A steady gradient reaches the first layers in a usable size; "
-        "in a deep plain net it swings by orders of magnitude (it explodes with BatchNorm, vanishes without)."
-    )
+    st.caption(f"{tw.GRADIENT_NOTE} {gradient_observation(run.records, run.config.depth)}")
     if not run.active and st.session_state.get("lab_shown") != (run.id, run.status):
         st.session_state["lab_shown"] = (run.id, run.status)
         st.rerun()  # the run just ended: redraw the whole page once, without polling
@@ -56,6 +49,9 @@ def live_view() -> None:
 
 live_view()
 if run and not run.active and run.records:
+    st.subheader("What this run shows")
+    for sentence in degradation_verdict(run.records, run.config.num_classes):
+        st.markdown(f"- {sentence}")
     st.subheader("Epoch by epoch")
     tw.results_ui(run)
 

@@ -114,7 +114,8 @@ def observation(
             if row.train_acc >= CONVERGED:
                 notes.append(f"converged: {row.train_acc:.0%} training accuracy, loss flat")
             elif not near_chance:
-                notes.append(f"loss flat ({change:+.0%}) at {row.train_acc:.0%} training accuracy: progress has slowed")
+                notes.append(f"training loss flat (within {FLAT:.0%}) at {row.train_acc:.0%} training accuracy: "
+                             "progress has slowed")
         elif not near_chance:
             direction = "up" if gained >= 0 else "down"
             notes.append(f"training loss falls {-change:.0%}, training accuracy {direction} {_points(gained)}")

@@ -7,7 +7,9 @@ from pathlib import Path
 from streamlit.testing.v1 import AppTest
 
 PAGE = str(Path(__file__).resolve().parent.parent / "pages" / "training_lab.py")
-TINY = {"lab_depth": 8, "lab_size": 16, "lab_train_size": 64, "lab_epochs": 2, "lab_batch": 16, "lab_width": 0.5}
+# the degradation experiment at toy size: plain-8, plain-14, ResNet-8, ResNet-14
+TINY = {"lab_depth": 14, "lab_shallow": 8, "lab_size": 16, "lab_train_size": 64, "lab_epochs": 2, "lab_batch": 16,
+        "lab_width": 0.5}
 
 
 def _tiny_page() -> AppTest:
@@ -17,24 +19,26 @@ def _tiny_page() -> AppTest:
     return at
 
 
-def _train_to_the_end(at: AppTest) -> AppTest:
+def _train_to_the_end(at: AppTest, timeout: float = 90.0) -> AppTest:
     next(b for b in at.button if b.label == "Train").click().run()
-    for _ in range(300):
-        if "lab_shown" in at.session_state:  # set once the run has ended
-            break
-        time.sleep(0.1)
+    deadline = time.monotonic() + timeout
+    while "lab_shown" not in at.session_state:  # set once the run has ended
+        progress = [bar.proto.text for bar in at.get("progress")]
+        assert time.monotonic() < deadline, f"the run did not end within {timeout} s: {progress}"
+        time.sleep(0.2)
         at.run()
     return at.run()
 
 
-def test_page_trains_a_tiny_configuration_to_the_end_and_shows_both_curves():
+def test_page_trains_the_four_nets_to_the_end_with_the_papers_two_panels():
     at = _train_to_the_end(_tiny_page())
     assert not at.exception and not at.error
     charts = at.get("plotly_chart")
     names = [{trace["name"] for trace in json.loads(c.proto.spec)["data"]} for c in charts]
-    assert {"ResNet (with skips)", "Plain twin (no skips)"} <= names[0]
-    assert {"ResNet (with skips)", "Plain twin (no skips)"} <= names[1]
-    assert len(at.dataframe) == 2
+    assert {"plain-8 training", "plain-8 validation", "plain-14 training", "plain-14 validation"} <= names[0]
+    assert {"ResNet-8 training", "ResNet-8 validation", "ResNet-14 training", "ResNet-14 validation"} <= names[1]
+    assert {"plain-8", "plain-14", "ResNet-8", "ResNet-14"} == names[2]  # |dL/dx| at every block, each net
+    assert len(at.tabs) == 4 and len(at.table) == 5  # one table per net, and the lesson's example
     assert any("Download run (CSV)" in str(b.proto) for b in at.get("download_button"))
 
 

@@ -10,17 +10,27 @@ import streamlit as st
 
 from resnet_core.data import DATASETS, MAX_SIZE, MIN_SIZE, SHAPES_CLASSES, available, shape_grid
 from resnet_core.errors import UserError
-from resnet_core.models import CIFAR_DEPTHS, CifarResNetConfig, cifar_resnet, count_params
-from resnet_core.training import OPTIMIZERS, PRESETS, Record, TrainConfig
+from resnet_core.models import CIFAR_DEPTHS, SHORTCUTS, count_params
+from resnet_core.training import EXPERIMENTS, OPTIMIZERS, PRESETS, Record, TrainConfig, build_nets_on_meta, nets
 from resnet_core.training_budget import Budget
-from resnet_core.training_report import epoch_table, gradient_profile, records_to_csv, records_to_json
+from resnet_core.training_report import (
+    LESSON_COLUMNS,
+    LESSON_EXAMPLE,
+    epoch_table,
+    gradient_profile,
+    model_names,
+    net_label,
+    records_to_csv,
+    records_to_json,
+)
 from resnet_core.training_runs import Queue, Run, RunManager
 
-NETS = {"resnet": ("ResNet (with skips)", "#1f77b4"), "plain": ("Plain twin (no skips)", "#d62728")}
 # widget key -> config field, so a preset can fill every widget in one loop
 FIELDS = {
+    "lab_experiment": "experiment",
     "lab_dataset": "dataset",
     "lab_depth": "depth",
+    "lab_shallow": "shallow_depth",
     "lab_bn": "batch_norm",
     "lab_lr": "lr",
     "lab_batch": "batch_size",
@@ -28,27 +38,61 @@ FIELDS = {
     "lab_seed": "seed",
     "lab_size": "image_size",
     "lab_train_size": "train_size",
+    "lab_fresh": "fresh_data",
     "lab_width": "width",
     "lab_optimizer": "optimizer",
+    "lab_shortcut": "shortcut",
 }
 # config field -> the widget's label, so the config's own messages name the widget
 LABELS = {
+    "experiment": "Experiment",
     "dataset": "Dataset",
     "depth": "Depth",
+    "shallow_depth": "Shallower depth",
     "lr": "Learning rate",
     "batch_size": "Batch size",
     "epochs": "Epochs",
     "seed": "Seed",
     "image_size": "Image size",
     "train_size": "Training images",
+    "fresh_data": "New pictures every epoch",
     "width": "Width multiplier",
     "optimizer": "Optimizer",
+    "shortcut": "Shortcut",
 }
-
-
-LEARNING_RATES = (0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3)
+EXPERIMENT_LABELS = {
+    "degradation": "Two depths, plain and ResNet (He et al. 2016, Fig. 6)",
+    "twins": "One depth: a ResNet and its plain twin",
+}
+SHORTCUT_LABELS = {
+    "A": "A: identity, zero-padded where channels double (no parameters; the paper's CIFAR nets)",
+    "B": "B: 1×1 projection where channels double (extra parameters)",
+}
+LEARNING_RATES = tuple(sorted({0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, *(c.lr for c in PRESETS.values())}))
 BATCH_SIZES = (16, 32, 64, 128, 256)
 HEARTBEAT_S = 10.0  # how often an open page tells the server its session is still there
+KINDS = {"plain": "Plain nets (no skip connections)", "resnet": "ResNets (with skip connections)"}
+COLOURS = {("plain", 0): "#b2182b", ("plain", 1): "#ef8a62", ("resnet", 0): "#2166ac", ("resnet", 1): "#67a9cf"}
+CHANCE_COLOUR = "#999999"
+INTRO = (
+    "He et al. (2016) trained plain networks (no skip connections) of 20 and 56 layers on CIFAR-10 and found the "
+    "deeper one ending with the *higher training error*: not overfitting, an optimisation difficulty they called the "
+    "**degradation problem**. With skip connections the 56-layer net trained to a lower error than the 20-layer one. "
+    "The first preset runs that experiment live, small enough for a CPU: plain-20, plain-56, ResNet-20 and ResNet-56 "
+    "on the same batches of freshly drawn pictures, so the curves show optimisation, not memorising. Left: the plain "
+    "nets; right: the ResNets, as in the paper's Fig. 6. In this minute-and-a-half run plain-56 barely leaves chance; "
+    "in the paper's 64,000 iterations it trains, to a higher error than plain-20."
+)
+# How the residual argument reads on the gradient chart; the run's own numbers follow it on the page.
+GRADIENT_NOTE = (
+    "In a ResNet each block adds to its input, x_L = x_l + ΣF, so ∂L/∂x_l = ∂L/∂x_L · (1 + ∂ΣF/∂x_l): the 1 carries "
+    "the gradient from the output straight back to every block (exactly so in pre-activation ResNets, He et al. "
+    "2016b; here the ReLU after each addition passes it only where the sum is positive). A plain net has only the "
+    "product of its layers' Jacobians. He et al. used BatchNorm and found their plain nets' gradients healthy, so "
+    "degradation is not simply vanishing gradients; later work found that in deep plain nets with BatchNorm the "
+    "gradient explodes towards the input at initialisation and loses its structure (Balduzzi et al. 2017, "
+    "\"shattered gradients\"; Yang et al. 2019). Without BatchNorm it can vanish (the no-BatchNorm preset)."
+)
 
 
 @st.cache_resource
@@ -100,51 +144,63 @@ def _save_settings() -> None:
 
 
 def config_ui() -> TrainConfig:
-    """Preset, dataset, depth, BatchNorm, lr, batch size, epochs, seed; returns the config.
+    """Preset, experiment, data, depths, optimiser and the rest; returns the config.
 
     The values are the session's own (``lab_settings``), so they survive a visit to another page.
     """
     presets = list(PRESETS)
     _restore_settings()
     st.selectbox("Preset", presets, key="lab_preset", on_change=_apply_preset)
+    st.radio("Experiment", EXPERIMENTS, key="lab_experiment", format_func=EXPERIMENT_LABELS.get, horizontal=True)
+    two_depths = st.session_state["lab_experiment"] == "degradation"
     c = st.columns(4)
     c[0].selectbox("Dataset", DATASETS, key="lab_dataset",
                    format_func=lambda name: name if available(name) else f"{name} (not on this server)")
     c[1].select_slider("Depth (6n+2 layers)", CIFAR_DEPTHS, key="lab_depth")
-    c[2].select_slider("Learning rate", LEARNING_RATES, key="lab_lr",
-                       format_func=lambda lr: f"{lr:g}")
-    c[3].selectbox("Batch size", BATCH_SIZES, key="lab_batch")
+    c[2].select_slider("Shallower depth", CIFAR_DEPTHS, key="lab_shallow", disabled=not two_depths,
+                       help="The shallower pair of the degradation experiment: the paper compares 20 with 56.")
+    c[3].select_slider("Learning rate", LEARNING_RATES, key="lab_lr", format_func=lambda lr: f"{lr:g}")
     c = st.columns(4)
-    c[0].number_input("Epochs", 1, 200, key="lab_epochs")
-    c[1].number_input("Seed", 0, 10_000, key="lab_seed")
-    c[2].checkbox("BatchNorm", key="lab_bn")
+    c[0].selectbox("Batch size", BATCH_SIZES, key="lab_batch")
+    c[1].number_input("Epochs", 1, 200, key="lab_epochs")
+    c[2].number_input("Seed", 0, 10_000, key="lab_seed")
+    c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer")
     with st.expander("More settings"):
         c = st.columns(4)
         c[0].number_input("Image size (px)", MIN_SIZE, MAX_SIZE, key="lab_size")
-        c[1].number_input("Training images", 32, 50_000, key="lab_train_size")
+        c[1].number_input("Training images", 32, 50_000, key="lab_train_size",
+                          help="Per epoch. With new pictures every epoch the nets never see a picture twice.")
         c[2].number_input("Width multiplier", 0.25, 4.0, step=0.25, key="lab_width")
-        c[3].selectbox("Optimizer", OPTIMIZERS, key="lab_optimizer")
+        c[3].checkbox("BatchNorm", key="lab_bn")
+        c = st.columns([3, 1])
+        c[0].radio("Shortcut", SHORTCUTS, key="lab_shortcut", format_func=SHORTCUT_LABELS.get)
+        c[1].checkbox("New pictures every epoch", key="lab_fresh", disabled=st.session_state["lab_dataset"] != "shapes")
     _save_settings()
     values = {name: st.session_state[key] for key, name in FIELDS.items()}
+    values["fresh_data"] &= values["dataset"] == "shapes"  # only drawn pictures are unlimited
     base = PRESETS[st.session_state["lab_preset"]]
     return replace(base, **values, steps=None)
 
 
+@st.cache_data(max_entries=64, show_spinner=False)
+def _params(config: TrainConfig) -> dict[str, int]:
+    return {key: count_params(model) for key, model in build_nets_on_meta(config).items()}
+
+
 def model_sizes_ui(config: TrainConfig) -> None:
-    """Parameter counts of both nets and what differs between them."""
-    counts = {}
-    for skip in (True, False):
-        cifar = CifarResNetConfig(config.depth, config.num_classes, skip, config.batch_norm, config.width)
-        counts[skip] = count_params(cifar_resnet(cifar))
-    c = st.columns(3)
-    c[0].metric("ResNet parameters", f"{counts[True]:,}")
-    c[1].metric("Plain twin parameters", f"{counts[False]:,}")
-    c[2].metric("Difference", f"{counts[True] - counts[False]:,}")
-    st.caption(
-        "Same layers, same starting weights. The only extra parameters of the ResNet are its two "
-        "projection shortcuts (1x1 conv + BatchNorm) where the channels double; every other skip is "
-        "an identity and adds nothing."
-    )
+    """Parameter counts of every net, and what the skip connections add (nothing, with option A)."""
+    counts = _params(config)
+    for column, (key, count) in zip(st.columns(len(counts)), counts.items(), strict=True):
+        column.metric(f"{net_label(key, config.depth)} parameters", f"{count:,}")
+    extra = {key: count - counts[twin] for key, count in counts.items()
+             if key.startswith("resnet") and (twin := key.replace("resnet", "plain")) in counts}
+    if extra and all(value == 0 for value in extra.values()):
+        st.caption("Each ResNet has exactly the parameters of its plain twin: with shortcut option A every skip "
+                   "connection is an identity (zero-padded where the channels double), with nothing to learn.")
+    elif extra:
+        added = ", ".join(f"{net_label(key, config.depth)} {value:,}" for key, value in extra.items())
+        st.caption(f"The ResNets' extra parameters are their projection shortcuts (option B, a 1×1 convolution and "
+                   f"BatchNorm where the channels double): {added}. Every other skip is an identity.")
 
 
 def _smooth(values: list[float], weight: float = 0.8) -> list[float]:
@@ -155,31 +211,49 @@ def _smooth(values: list[float], weight: float = 0.8) -> list[float]:
     return out
 
 
-def curves(run: Run, metric: str, title: str) -> go.Figure:
-    """Per-step training ``metric`` of both nets on the same axes (smoothed)."""
+def _colour(key: str, keys: list[str]) -> str:
+    """Dark for the deeper net of a kind, light for the shallower; red plain, blue ResNet."""
+    kind = "resnet" if key.startswith("resnet") else "plain"
+    same = [k for k in keys if k.startswith(kind)]
+    return COLOURS[kind, 0 if key == same[-1] else 1]
+
+
+def error_chart(run: Run, kind: str) -> go.Figure:
+    """The paper's Fig. 6 for one kind of net: training error (thin, each step), validation error (bold, each epoch)."""
+    keys = [key for key in nets(run.config) if key.startswith(kind)]
+    chance = 100 * (1 - 1 / run.config.num_classes)
     traces = []
-    for net, (label, colour) in NETS.items():
-        rows = [r for r in run.records if r.kind == "step" and r.model == net]
-        if rows or net == "resnet" or run.config.compare:
-            ys = _smooth([getattr(r, metric) for r in rows])
-            traces.append(go.Scatter(x=[r.step for r in rows], y=ys, name=label, line_color=colour, mode="lines"))
+    for key in keys:
+        steps = [r for r in run.records if r.kind == "step" and r.model == key]
+        epochs = [r for r in run.records if r.kind == "epoch" and r.model == key]
+        label, colour = net_label(key, run.config.depth), _colour(key, keys)
+        traces.append(go.Scatter(x=[r.step for r in steps], y=_smooth([100 * (1 - r.train_acc) for r in steps]),
+                                 name=f"{label} training", line=dict(color=colour, width=1), mode="lines"))
+        traces.append(go.Scatter(x=[r.step for r in epochs], y=[100 * (1 - r.val_acc) for r in epochs],
+                                 name=f"{label} validation", line=dict(color=colour, width=3, dash="dash"),
+                                 mode="lines+markers"))
+    last = max((r.step for r in run.records), default=1)
+    traces.append(go.Scatter(x=[0, max(last, 1)], y=[chance, chance], name="chance", mode="lines",
+                             line=dict(color=CHANCE_COLOUR, width=1, dash="dot"), hoverinfo="skip"))
     # one constructor: plotly validates once (this redraws every second while a run is live)
-    return go.Figure(traces, layout=dict(title=title, xaxis_title="step", height=320,
-                                         margin=dict(t=40, b=30, l=10, r=10)))
+    return go.Figure(traces, layout=dict(
+        title=KINDS[kind], xaxis_title="step", yaxis_title="error (%)", yaxis_range=[0, 100], height=340,
+        margin=dict(t=40, b=30, l=10, r=10), legend=dict(orientation="h", y=-0.25)))
 
 
 def gradient_chart(run: Run) -> go.Figure:
-    """Gradient norm of each conv layer on the main path, input to output, both nets (log scale)."""
+    """|dL/dx| at each residual block's input, from the input (left) to the output (right), every net, log scale."""
+    keys = list(nets(run.config))
     traces = []
-    for net, (label, colour) in NETS.items():
-        norms = {k: v for k, v in gradient_profile(run.records, net).items() if "downsample" not in k}
-        traces.append(go.Scatter(x=list(range(1, len(norms) + 1)), y=list(norms.values()), name=label,
-                                 line_color=colour, mode="lines+markers", text=list(norms),
-                                 hoverinfo="text+y+name"))
+    for key in keys:
+        norms = gradient_profile(run.records, key)
+        traces.append(go.Scatter(x=list(range(1, len(norms) + 1)), y=list(norms.values()),
+                                 name=net_label(key, run.config.depth), line_color=_colour(key, keys),
+                                 mode="lines+markers", text=list(norms), hoverinfo="text+y+name"))
     return go.Figure(traces, layout=dict(
-        title="Gradient flow: conv layers from input (left) to output (right)", height=320,
-        xaxis_title="conv layer", yaxis_title="gradient norm", yaxis_type="log", yaxis_dtick=1,
-        margin=dict(t=40, b=30, l=10, r=10)))
+        title="|∂L/∂x| at each residual block's input: input (left) to output (right)", height=340,
+        xaxis_title="residual block (counted from the input)", yaxis_title="|∂L/∂x|", yaxis_type="log",
+        yaxis_dtick=1, margin=dict(t=40, b=30, l=10, r=10)))
 
 
 @st.cache_data(max_entries=256, show_spinner=False)
@@ -232,12 +306,17 @@ def progress_ui(run: Run, queue: Queue, max_running: int) -> None:
 
 
 def results_ui(run: Run) -> None:
-    """Epoch tables of both nets and the downloads."""
-    classes = run.config.num_classes
-    nets = [net for net in NETS if any(r.model == net for r in run.records)]
-    for column, net in zip(st.columns(len(nets) or 1), nets, strict=False):
-        column.markdown(f"**{NETS[net][0]}**")
-        column.dataframe(epoch_table(run.records, net, classes), hide_index=True, width="stretch")
+    """Every net's epoch table (tabs) beside the lesson's example table, and the downloads."""
+    keys = model_names(run.records)
+    left, right = st.columns([3, 2])
+    with left:
+        for tab, key in zip(st.tabs([net_label(k, run.config.depth) for k in keys]), keys, strict=True):
+            tab.table(epoch_table(run.records, key, run.config.num_classes, run.config.depth))
+    with right:
+        st.markdown("**The lesson's example** (an illustration, not a run)")
+        st.table([dict(zip(LESSON_COLUMNS, row, strict=True)) for row in LESSON_EXAMPLE])
+        st.caption("Its Accuracy column is training accuracy. This run's tables say which accuracy each column is, "
+                   "and their observations are computed from this run's numbers.")
     c = st.columns(2)
     c[0].download_button("Download run (CSV)", records_to_csv(run.records), f"run-{run.id}.csv", "text/csv")
     c[1].download_button("Download run (JSON)", records_to_json(run.records, run.config),
@@ -259,16 +338,14 @@ def example_run(config: TrainConfig) -> Run:
     """A finished run of two made-up steps per net (what the start-up warm-up draws)."""
     run = Run(0, config, status="done")
     for step in (1, 2):
-        for net in NETS:
-            norms = {"conv1": 1.0 / step, "layer1.0.conv1": 0.5 / step}
-            run.records.append(Record("step", net, step, 1, 2.0 / step, 0.1 * step, 0.1, 100.0, 0.1 * step,
-                                      grad_norms=norms))
-    for net in NETS:
-        run.records.append(Record("epoch", net, 2, 1, 1.5, 0.15, 0.1, 100.0, 0.2, val_loss=1.6, val_acc=0.12))
+        for key in nets(config):
+            run.records.append(Record("step", key, step, 1, 2.0 / step, 0.1 * step, 0.1, 100.0, 0.1 * step,
+                                      input_grad_norms={"layer1.0": 1.0 / step, "layer2.0": 0.5 / step}))
+    for key in nets(config):
+        run.records.append(Record("epoch", key, 2, 1, 1.5, 0.15, 0.1, 100.0, 0.2, val_loss=1.6, val_acc=0.12))
     return run
 
 
 def figures(run: Run) -> list[go.Figure]:
     """One of every chart the page draws for ``run``, from the page's own builders."""
-    return [curves(run, "train_loss", "Training loss"), curves(run, "train_acc", "Training accuracy"),
-            gradient_chart(run)]
+    return [error_chart(run, "plain"), error_chart(run, "resnet"), gradient_chart(run)]
