@@ -41,19 +41,24 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
-def decompression_bomb() -> bytes:
-    """A valid PNG header declaring 50000 x 50000 pixels, with a tiny (fake) body."""
-    header = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
+def _png(header: bytes, pixels: bytes) -> bytes:
+    """A PNG file from its IHDR fields and its (uncompressed) pixel rows."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b"")
+
+
+def decompression_bomb() -> bytes:
+    """A valid PNG header declaring 50000 x 50000 pixels, with a tiny (fake) body."""
+    return _png(struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0), b"\0" * 64)
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A complete, valid black-and-white PNG of any size, a few kB even at 40 megapixels (rows of zero bits)."""
+    row = b"\0" + b"\0" * ((width + 7) // 8)  # filter byte, then the packed bits
+    return _png(struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0), row * height)  # bit depth 1, greyscale
 
 
 def png_16bit() -> bytes:
