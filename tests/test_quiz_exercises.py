@@ -165,3 +165,15 @@ def test_prediction_grading_uses_a_small_tolerance():
     assert result.matches(2.0)
     assert result.matches(2.0004)
     assert not result.matches(1.0)
+
+
+@pytest.mark.parametrize(("guess", "right"), [(2.0009, True), (1.9991, True), (2.0011, False), (1.9989, False),
+                                              (2.25, False), (1.75, False), (-2.0, False)])
+def test_prediction_tolerance_is_one_thousandth_either_side(guess, right):
+    # The page's number input steps by 0.25: any tolerance of 0.25 or more would take the neighbouring value too.
+    assert predict_output(0.0, 1.0, 1.0).matches(guess) is right
+
+
+def test_prediction_tolerance_can_be_widened():
+    result = predict_output(0.0, 1.0, 1.0)
+    assert result.matches(2.3, tolerance=0.5) and not result.matches(2.6, tolerance=0.5)
