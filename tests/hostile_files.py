@@ -99,6 +99,29 @@ def exif_rotated_jpeg() -> bytes:
     return _encode(image, "JPEG", quality=95, exif=exif.tobytes())
 
 
+def _tiff_entry(data: bytes, tag: int) -> int:
+    """Byte position of ``tag``'s 12-byte entry in the first IFD of a little-endian TIFF."""
+    start = struct.unpack_from("<I", data, 4)[0]
+    for position in range(start + 2, start + 2 + 12 * struct.unpack_from("<H", data, start)[0], 12):
+        if struct.unpack_from("<H", data, position)[0] == tag:
+            return position
+    raise KeyError(tag)
+
+
+def tiff_with_broken_tag() -> bytes:
+    """A readable TIFF whose Software tag points past the end of the file: Pillow warns and reads the pixels."""
+    data = bytearray(_encode(photo(), "TIFF", tiffinfo={305: "scanner software " * 4}))
+    struct.pack_into("<I", data, _tiff_entry(data, 305) + 8, len(data) + 1000)
+    return bytes(data)
+
+
+def tiff_grey_associated_alpha(grey: int, alpha: int) -> bytes:
+    """A 16 x 16 greyscale TIFF with premultiplied (associated) alpha: Pillow opens it in mode "La"."""
+    data = bytearray(_encode(Image.new("LA", (16, 16), (grey, alpha)), "TIFF"))
+    struct.pack_into("<I", data, _tiff_entry(data, 338) + 8, 1)  # ExtraSamples: 2 (unassociated) -> 1 (associated)
+    return bytes(data)
+
+
 def png_zip_polyglot() -> bytes:
     """A valid PNG with a ZIP archive appended: both readers accept it."""
     archive = io.BytesIO()
