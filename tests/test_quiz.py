@@ -30,6 +30,7 @@ from resnet_core.quiz import (
     select_test,
 )
 from resnet_core.quiz_exercises import Prediction, predict_output
+from tests.conftest import shared
 
 SEED_Q4_MESSAGE = "The size of tensor a (64) must match the size of tensor b (128) at non-singleton dimension 1"
 # Seed question -> (answer letter, answer text), as the lesson gives them.
@@ -54,12 +55,12 @@ def raw() -> dict:
     return json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def questions():
     return load_questions()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def resolved():
     return resolve_all()
 
@@ -119,6 +120,19 @@ def test_broken_entry_is_rejected_with_a_clear_message(raw, change, message):
     with pytest.raises(QuizFormatError, match="question 2 \\('skip-purpose'\\)") as error:
         parse_questions(data, "quiz.json")
     assert message in str(error.value)
+
+
+def test_messages_name_the_file_and_every_duplicate(raw, tmp_path):
+    data = copy.deepcopy(raw)
+    data["questions"] += copy.deepcopy(data["questions"][:2])
+    with pytest.raises(QuizFormatError) as error:
+        parse_questions(data, "mine.json")
+    assert str(error.value) == "mine.json: duplicate id(s) skip-purpose, skip-purpose-model-quiz"
+    data["questions"][0]["answer"] = "Z"
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(QuizFormatError, match=r"^mine\.json: question 1 "):
+        load_questions(path)
 
 
 def test_duplicate_ids_and_bad_json_are_rejected(raw, tmp_path):
@@ -218,6 +232,7 @@ def test_score_test_counts_by_difficulty_and_reviews_wrong_answers(questions):
         ("hard", 2, 3),
     ]
     assert [r.question.id for r in score.wrong] == [test[0].id, test[5].id, test[9].id]
+    assert [r.chosen for r in score.wrong] == [choices[test[0].id], choices[test[5].id], None]
     assert score.wrong[-1].chosen is None
     assert review_wrong(test, {q.id: q.answer for q in test}) == ()
 
@@ -285,6 +300,15 @@ def test_a_run_that_matches_no_option_or_misses_a_placeholder_is_refused(questio
     with pytest.raises(QuizFormatError) as error:
         resolve(question)
     assert str(error.value) == "question 'gap-shape': placeholder(s) shape not supplied by its check"
+    q4 = next(q for q in questions if q.id == "channel-mismatch-error")  # placeholders in the prompt and solution
+    monkeypatch.setitem(CHECKS, "channel_mismatch_error", lambda: CheckRun())
+    with pytest.raises(QuizFormatError) as error:
+        resolve(q4)
+    assert str(error.value) == "question 'channel-mismatch-error': placeholder(s) error not supplied by its check"
+    two_missing = replace(question, prompt="Is it {size} or {kind}?")
+    with pytest.raises(QuizFormatError) as error:
+        resolve(two_missing)
+    assert str(error.value) == "question 'gap-shape': placeholder(s) kind, size not supplied by its check"
 
 
 def test_a_question_without_a_check_keeps_its_written_answer_and_text(questions):
@@ -324,6 +348,10 @@ def test_the_seed_block_check_refuses_a_block_that_does_not_break():
         (lambda e: e.update(options=list("abcdefg"), answer="A"), "needs 2 to 6 different options, got 7"),
         (lambda e: e.update(solution=[]), "'solution' and 'mistakes' need at least one item each"),
         (lambda e: e.update(answer="a"), "'answer' must be one of A, B, C, D, got 'a'"),
+        (lambda e: e.update(colour="red", size=3), "unknown field(s) colour, size"),
+        (lambda e: e.update(check="nope"), "unknown check 'nope'; known: simple_res_block, channel_mismatch_error, "
+                                           "projection_shapes, gap_shape, conv1x1_shape, identity_shortcut_params, "
+                                           "projection_params"),
     ],
 )
 def test_each_broken_field_has_its_own_message(raw, change, message):
@@ -334,11 +362,25 @@ def test_each_broken_field_has_its_own_message(raw, change, message):
     assert str(error.value) == f"quiz.json: question 2 ('skip-purpose'): {message}"
 
 
-def test_six_options_and_the_last_letter_are_accepted(raw):
+@pytest.mark.parametrize(("options", "answer", "index"), [("ab", "B", 1), ("abcdef", "F", 5)])
+def test_two_to_six_options_and_the_last_letter_are_accepted(raw, options, answer, index):
     data = copy.deepcopy(raw)
-    data["questions"][1].update(options=list("abcdef"), answer="F")
+    data["questions"][1].update(options=list(options), answer=answer)
     (question,) = [q for q in parse_questions(data) if q.id == "skip-purpose"]
-    assert question.answer == 5 and question.answer_text == "f" and letter(5) == "F"
+    assert question.answer == index and question.answer_text == options[-1] and letter(index) == answer
+
+
+def test_every_field_of_the_file_reaches_the_question(raw, questions):
+    for entry, question in zip(raw["questions"], questions, strict=True):
+        assert (question.id, question.prompt, question.hint, question.difficulty) == (
+            entry["id"], entry["prompt"], entry["hint"], entry["difficulty"])
+        assert (question.options, question.solution, question.mistakes, question.tags) == (
+            tuple(entry["options"]), tuple(entry["solution"]), tuple(entry["mistakes"]), tuple(entry["tags"]))
+        assert question.code == entry.get("code") and question.check == entry.get("check")
+        assert question.model_quiz == entry.get("model_quiz", False)
+        assert question.practice == entry.get("practice", True)
+        assert question.source == entry.get("source", "new")
+    assert any(q.code for q in questions) and any(q.source != "new" for q in questions)  # both kinds are there
 
 
 def test_optional_fields_default_when_absent(raw):
@@ -355,6 +397,7 @@ def test_optional_fields_default_when_absent(raw):
         ([], "quiz: expected an object with a 'questions' list"),
         ({"questions": {}}, "quiz: expected an object with a 'questions' list"),
         ({"questions": ["text"]}, "quiz: question 1 ('?'): must be an object, got str"),
+        ({"questions": [{"prompt": "no id"}]}, "quiz: question 1 ('?'): missing field 'id'"),
     ],
 )
 def test_a_file_of_the_wrong_shape_is_refused(data, message):
@@ -377,6 +420,14 @@ def test_score_of_an_empty_or_one_difficulty_test(questions):
     score = score_test(easy, {easy[0].id: easy[0].answer})
     assert [(s.difficulty, s.correct, s.total) for s in score.by_difficulty] == [("easy", 1, 2)]
     assert score.percent == 50.0
+
+
+def test_a_test_can_take_every_question_of_a_difficulty(raw, questions):
+    hard = sum(e["difficulty"] == "hard" and e.get("practice", True) for e in raw["questions"])
+    assert len(select_test(questions, seed=0, plan={"hard": hard})) == hard
+    with pytest.raises(ValueError) as error:
+        select_test(questions, seed=0, plan={"hard": hard + 1})
+    assert str(error.value) == f"need {hard + 1} hard questions for a test, the file has {hard}"
 
 
 def test_a_test_plan_can_leave_a_difficulty_out(questions):

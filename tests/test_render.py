@@ -2,6 +2,7 @@
 
 import numpy as np
 import plotly.colors
+import pytest
 import torch
 from torchvision.models import ResNet18_Weights
 
@@ -24,9 +25,18 @@ def test_colorize_maps_the_minimum_to_viridis_low_and_the_maximum_to_viridis_hig
     np.testing.assert_array_equal(colorize(values * 10 + 5), rgb)
 
 
+@pytest.mark.filterwarnings("error")  # no division by zero on the way
 def test_colorize_of_a_flat_map_is_all_viridis_low():
     rgb = colorize(np.full((3, 4), 2.5))
     assert (rgb == VIRIDIS_LOW).all()
+
+
+def test_colorize_puts_the_middle_value_half_way_along_viridis():
+    # 3 is half-way between -1 and 7: index floor(0.5 x 255) = 127 of the 256-entry table, which sits at
+    # 127 / 255 x 4 = 1.992 of the five stops, so 0.992 of the way from (59, 82, 139) to (33, 145, 140):
+    # (59 - 0.992 x 26, 82 + 0.992 x 63, 139 + 0.992) = (33.2, 144.5, 139.99), truncated to (33, 144, 139).
+    rgb = colorize(np.array([[-1.0, 3.0, 7.0]]))
+    assert tuple(rgb[0, 1]) == (33, 144, 139)
 
 
 def test_colorize_follows_viridis_as_plotly_draws_it():
@@ -65,6 +75,18 @@ def test_feature_grid_places_each_channel_in_its_tile_on_its_own_scale():
     assert (grid.image[5:, 5:] == 255).all()  # the fourth slot stays empty
 
 
+def test_feature_grid_defaults_are_sixteen_channels_in_rows_of_eight():
+    torch.manual_seed(0)
+    grid = feature_grid(torch.rand(20, 12, 12))  # ceil(48 / 12) = 4: tiles of 48 pixels, 2 pixels apart
+    assert len(grid.channels) == 16
+    assert grid.image.shape == (2 * 48 + 2, 8 * 48 + 7 * 2, 3)
+
+
+def test_feature_grid_enlarges_a_map_by_its_height():
+    grid = feature_grid(torch.rand(1, 6, 12), count=1, columns=1)  # ceil(48 / 6) = 8
+    assert grid.image.shape == (48, 96, 3)
+
+
 def test_feature_grid_enlarges_small_maps_to_at_least_min_cell_pixels():
     torch.manual_seed(0)
     seven = feature_grid(torch.rand(4, 7, 7), count=4, columns=4, gap=2)  # ceil(48 / 7) = 7: 49 pixels a side
@@ -82,7 +104,9 @@ def _normalised(pixels: np.ndarray) -> torch.Tensor:
 def test_input_picture_undoes_the_imagenet_normalisation():
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 256, size=(5, 7, 3), dtype=np.uint8)  # not square: height and width stay apart
-    np.testing.assert_array_equal(input_picture(_normalised(pixels)), pixels)
+    picture = input_picture(_normalised(pixels))
+    assert picture.dtype == np.uint8
+    np.testing.assert_array_equal(picture, pixels)
 
 
 def test_input_picture_clips_values_outside_the_picture_range():

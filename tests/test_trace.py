@@ -11,6 +11,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from resnet_core.models import MODEL_NAMES, build_model, residual_blocks, seed_resnet
 from resnet_core.stages import STAGES
 from resnet_core.trace import Tracer, seed_shape, shortcut_text, stats_of
+from tests.conftest import shared
 
 LESSON_TABLE = [  # the seed document's Data Flow: (input, output) per stage
     ("224 × 224 × 3", "224 × 224 × 3"),
@@ -30,7 +31,7 @@ def _traced(name: str, size: int = 224):
     return model, x, tracer(x)
 
 
-@pytest.fixture(scope="module", params=MODEL_NAMES)
+@pytest.fixture(scope=shared, params=MODEL_NAMES)
 def traced(request):
     # The seed model at the lesson's 224; torchvision's at 96 to keep the suite fast.
     return _traced(request.param, 224 if request.param == "seed" else 96)
