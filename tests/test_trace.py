@@ -31,10 +31,18 @@ def _traced(name: str, size: int = 224):
     return model, x, tracer(x)
 
 
-@pytest.fixture(scope=shared, params=MODEL_NAMES)
-def traced(request):
+@pytest.fixture(scope="module", params=MODEL_NAMES)
+def model_and_input(request):
     # The seed model at the lesson's 224; torchvision's at 96 to keep the suite fast.
-    return _traced(request.param, 224 if request.param == "seed" else 96)
+    torch.manual_seed(0)
+    model = build_model(request.param).eval()
+    return model, torch.randn(1, 3, *(2 * [224 if request.param == "seed" else 96]))
+
+
+@pytest.fixture(scope=shared)
+def traced(model_and_input):
+    model, x = model_and_input
+    return model, x, Tracer(model, [f"c{i}" for i in range(1000)])(x)
 
 
 def _forward_shapes(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, tuple[int, ...]]:
