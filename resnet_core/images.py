@@ -192,7 +192,9 @@ def _normalise(image: Image.Image) -> LoadedImage:
         image = _high_depth_to_l(image)
     if image.mode == "P":
         image = image.convert("RGBA" if "transparency" in image.info else "RGB")
-    if image.mode in ("LA", "La", "PA", "RGBa"):
+    if image.mode == "La":  # premultiplied grey + alpha (TIFF): Pillow converts it to LA only
+        image = image.convert("LA")
+    if image.mode in ("LA", "PA", "RGBa"):
         image = image.convert("RGBA")
     if image.mode == "RGBA":
         background = Image.new("RGBA", image.size, (255, 255, 255, 255))

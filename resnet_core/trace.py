@@ -2,15 +2,16 @@
 
 :class:`Tracer` wraps torchvision's ``create_feature_extractor``: a separate graph module that
 shares the model's parameters but keeps nothing between calls, so one cached model can serve
-every browser session. In-place ops (``ReLU(inplace=True)``, ``out += identity``) are rewritten
-in the traced graph only, so a recorded F(x) is not overwritten by the addition that follows it.
+every browser session. F(x) is recorded as the output of the branch's last BatchNorm, before the
+addition and the final ReLU. A plain twin has no addition, so its final ``ReLU(inplace=True)``
+would overwrite the recorded F(x) with the block output: that ReLU runs out of place, in the
+traced graph only. (``out += identity`` needs no such care: tracing records it as ``out + identity``.)
 """
 
 from __future__ import annotations
 
 import copy
 import math
-import operator
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -156,7 +157,7 @@ class Tracer:
             nodes += [name, self.block_inputs[name], f"{name}.{_branch_tail(block)}"]
             if getattr(block, "downsample", None) is not None:
                 nodes.append(f"{name}.downsample")
-        self.extractor = _without_inplace_add(
+        self.extractor = _no_inplace_relu_on_recorded(
             create_feature_extractor(model, return_nodes={n: n for n in dict.fromkeys(nodes)})
         )
         costed = [n for n, m in self.modules.items() if isinstance(m, (nn.Conv2d, nn.Linear))]
@@ -274,14 +275,23 @@ def _layer_macs(module: nn.Module, output: Tensor) -> int:
     return module.in_features * module.out_features
 
 
-def _without_inplace_add(graph_module: torch.fx.GraphModule) -> torch.fx.GraphModule:
-    """Rewrite ``out += identity`` as ``out = out + identity`` in the traced graph only.
+def _no_inplace_relu_on_recorded(graph_module: torch.fx.GraphModule) -> torch.fx.GraphModule:
+    """Run an in-place ReLU out of place when its input is a recorded tensor, in the traced graph only.
 
-    Otherwise the recorded F(x) (the output of the branch's last BatchNorm) would be overwritten
-    by the sum. The in-place ReLUs only ever overwrite tensors that are not recorded.
+    In a plain twin the final ReLU takes the last BatchNorm's output, the recorded F(x); in place it
+    would turn F(x) into the block output. The shared model keeps its in-place ReLUs.
     """
-    for node in graph_module.graph.nodes:
-        if node.op == "call_function" and node.target is operator.iadd:
-            node.target = operator.add
+    graph = graph_module.graph
+    output = next(node for node in graph.nodes if node.op == "output")
+    recorded = set(output.args[0].values())
+    for node in list(graph.nodes):
+        if node.op != "call_module" or node.args[0] not in recorded:
+            continue
+        module = graph_module.get_submodule(node.target)
+        if isinstance(module, nn.ReLU) and module.inplace:
+            with graph.inserting_after(node):
+                out_of_place = graph.call_function(torch.relu, node.args)
+            node.replace_all_uses_with(out_of_place)
+            graph.erase_node(node)
     graph_module.recompile()
     return graph_module

@@ -42,19 +42,24 @@ def truncated_jpeg() -> bytes:
     return data[: len(data) // 2]
 
 
-def decompression_bomb() -> bytes:
-    """A valid PNG header declaring 50000 x 50000 pixels, with a tiny (fake) body."""
-    header = struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0)
+def _png(header: bytes, pixels: bytes) -> bytes:
+    """A PNG file from its IHDR fields and its (uncompressed) pixel rows."""
 
     def chunk(kind: bytes, body: bytes) -> bytes:
         return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
 
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(b"\0" * 64))
-        + chunk(b"IEND", b"")
-    )
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(pixels)) + chunk(b"IEND", b"")
+
+
+def decompression_bomb() -> bytes:
+    """A valid PNG header declaring 50000 x 50000 pixels, with a tiny (fake) body."""
+    return _png(struct.pack(">IIBBBBB", 50_000, 50_000, 8, 2, 0, 0, 0), b"\0" * 64)
+
+
+def blank_png(width: int, height: int) -> bytes:
+    """A complete, valid black-and-white PNG of any size, a few kB even at 40 megapixels (rows of zero bits)."""
+    row = b"\0" + b"\0" * ((width + 7) // 8)  # filter byte, then the packed bits
+    return _png(struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0), row * height)  # bit depth 1, greyscale
 
 
 def png_16bit() -> bytes:
@@ -93,6 +98,29 @@ def exif_rotated_jpeg() -> bytes:
     exif = Image.Exif()
     exif[0x0112] = 6
     return _encode(image, "JPEG", quality=95, exif=exif.tobytes())
+
+
+def _tiff_entry(data: bytes, tag: int) -> int:
+    """Byte position of ``tag``'s 12-byte entry in the first IFD of a little-endian TIFF."""
+    start = struct.unpack_from("<I", data, 4)[0]
+    for position in range(start + 2, start + 2 + 12 * struct.unpack_from("<H", data, start)[0], 12):
+        if struct.unpack_from("<H", data, position)[0] == tag:
+            return position
+    raise KeyError(tag)
+
+
+def tiff_with_broken_tag() -> bytes:
+    """A readable TIFF whose Software tag points past the end of the file: Pillow warns and reads the pixels."""
+    data = bytearray(_encode(photo(), "TIFF", tiffinfo={305: "scanner software " * 4}))
+    struct.pack_into("<I", data, _tiff_entry(data, 305) + 8, len(data) + 1000)
+    return bytes(data)
+
+
+def tiff_grey_associated_alpha(grey: int, alpha: int) -> bytes:
+    """A 16 x 16 greyscale TIFF with premultiplied (associated) alpha: Pillow opens it in mode "La"."""
+    data = bytearray(_encode(Image.new("LA", (16, 16), (grey, alpha)), "TIFF"))
+    struct.pack_into("<I", data, _tiff_entry(data, 338) + 8, 1)  # ExtraSamples: 2 (unassociated) -> 1 (associated)
+    return bytes(data)
 
 
 def png_zip_polyglot() -> bytes:

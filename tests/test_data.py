@@ -1,8 +1,5 @@
 """The shapes dataset and the torchvision loaders' offline message."""
 
-import subprocess
-import sys
-
 import numpy as np
 import pytest
 import torch
@@ -73,9 +70,3 @@ def test_missing_offline_dataset_says_so_and_where_to_put_it(tmp_path, name):
     assert "\n" not in message
     assert "cannot be downloaded" in message and str(tmp_path) not in message  # learners see it: no server path
     assert caught.value.folder.is_relative_to(tmp_path)  # where the files go, for the command line
-
-
-def test_engine_does_not_import_streamlit():
-    code = "import resnet_core.data, resnet_core.training, resnet_core.training_runs, resnet_core.training_cli, sys;"
-    code += "assert 'streamlit' not in sys.modules"
-    subprocess.run([sys.executable, "-c", code], check=True)

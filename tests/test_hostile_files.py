@@ -38,4 +38,6 @@ def test_page_shows_the_specific_message_and_keeps_working(page, name, make, ref
     assert not page.exception
     shown = [hf.shown(e.value) for e in page.error] if refused else [hf.shown(i.value) for i in page.info]
     assert any(message in text and name in text for text in shown), shown
+    if refused:
+        assert "Showing the sample picture instead." in [c.value for c in page.caption]
     assert page.subheader[0].value.startswith("Stage 3")  # the trace still renders (sample or converted upload)

@@ -2,19 +2,20 @@
 
 import copy
 import json
-import subprocess
-import sys
+from dataclasses import replace
 
 import pytest
 import torch
 from torch import nn
 from torchvision.models import resnet18
 
+from resnet_core import quiz
 from resnet_core.quiz import (
     CHECKS,
     DEFAULT_PATH,
     DIFFICULTIES,
     TEST_PLAN,
+    CheckRun,
     QuizFormatError,
     is_correct,
     letter,
@@ -28,7 +29,8 @@ from resnet_core.quiz import (
     score_test,
     select_test,
 )
-from resnet_core.quiz_exercises import predict_output
+from resnet_core.quiz_exercises import Prediction, predict_output
+from tests.conftest import shared
 
 SEED_Q4_MESSAGE = "The size of tensor a (64) must match the size of tensor b (128) at non-singleton dimension 1"
 # Seed question -> (answer letter, answer text), as the lesson gives them.
@@ -53,12 +55,12 @@ def raw() -> dict:
     return json.loads(DEFAULT_PATH.read_text(encoding="utf-8"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def questions():
     return load_questions()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope=shared)
 def resolved():
     return resolve_all()
 
@@ -118,6 +120,19 @@ def test_broken_entry_is_rejected_with_a_clear_message(raw, change, message):
     with pytest.raises(QuizFormatError, match="question 2 \\('skip-purpose'\\)") as error:
         parse_questions(data, "quiz.json")
     assert message in str(error.value)
+
+
+def test_messages_name_the_file_and_every_duplicate(raw, tmp_path):
+    data = copy.deepcopy(raw)
+    data["questions"] += copy.deepcopy(data["questions"][:2])
+    with pytest.raises(QuizFormatError) as error:
+        parse_questions(data, "mine.json")
+    assert str(error.value) == "mine.json: duplicate id(s) skip-purpose, skip-purpose-model-quiz"
+    data["questions"][0]["answer"] = "Z"
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(QuizFormatError, match=r"^mine\.json: question 1 "):
+        load_questions(path)
 
 
 def test_duplicate_ids_and_bad_json_are_rejected(raw, tmp_path):
@@ -217,11 +232,204 @@ def test_score_test_counts_by_difficulty_and_reviews_wrong_answers(questions):
         ("hard", 2, 3),
     ]
     assert [r.question.id for r in score.wrong] == [test[0].id, test[5].id, test[9].id]
+    assert [r.chosen for r in score.wrong] == [choices[test[0].id], choices[test[5].id], None]
     assert score.wrong[-1].chosen is None
     assert review_wrong(test, {q.id: q.answer for q in test}) == ()
 
 
-def test_engine_never_imports_streamlit():
-    code = "import sys, resnet_core.quiz, resnet_core.quiz_exercises; print('streamlit' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert result.stdout.strip() == "False"
+# --- the answer shown is the one the run gives, not the one the file wrote ------------------------------
+
+
+def _torch_references() -> dict[str, str]:
+    """What each answer-giving check must select, computed here with torch alone."""
+    with torch.no_grad():
+        block_out = torch.relu(torch.nn.functional.conv2d(
+            torch.ones(1, 3, 5, 5), torch.zeros(3, 3, 3, 3), torch.ones(3), padding=1)) + torch.ones(1, 3, 5, 5)
+        conv = nn.Conv2d(64, 128, kernel_size=1, stride=2, bias=False)(torch.zeros(1, 64, 56, 56))
+    projection = resnet18(weights=None).layer2[0].downsample
+    return {
+        "predict-simple-res-block": str(block_out[0, 0, 0, 0].item()),
+        "gap-shape": str(tuple(nn.AdaptiveAvgPool2d((1, 1))(torch.zeros(1, 512, 7, 7)).shape)),
+        "conv1x1-shape": str(tuple(conv.shape)),
+        "identity-no-params": "0",
+        "projection-param-count": f"{sum(p.numel() for p in projection.parameters()):,}",
+    }
+
+
+def test_a_wrong_answer_in_the_file_is_corrected_by_the_run(questions):
+    by_id = {q.id: q for q in questions}
+    for qid, expected in _torch_references().items():
+        written = by_id[qid]
+        wrong = replace(written, answer=(written.answer + 1) % len(written.options))
+        assert resolve(wrong).answer_text == expected, qid
+
+
+@pytest.mark.parametrize(
+    ("qid", "target", "patch"),
+    [
+        ("predict-simple-res-block", "predict_output", lambda *a, **k: Prediction(0.0, 1.0, 1.0, 0.0, "0.0")),
+        ("identity-no-params", "block_shortcut_params", lambda *a: 36_864),
+        ("projection-param-count", "block_shortcut_params", lambda *a: 73_728),
+    ],
+)
+def test_the_shown_answer_changes_when_the_run_gives_another_result(questions, monkeypatch, qid, target, patch):
+    question = next(q for q in questions if q.id == qid)
+    monkeypatch.setattr(quiz, target, patch)
+    resolved = resolve(question)
+    ran = CHECKS[question.check]().answer_text
+    assert ran != question.answer_text
+    assert resolved.answer_text == ran
+    assert any(ran in step for step in resolved.solution)
+
+
+def test_placeholders_take_whatever_the_run_reports(questions, monkeypatch):
+    question = next(q for q in questions if q.id == "gap-shape")
+    monkeypatch.setitem(CHECKS, "gap_shape", lambda: CheckRun("(1, 25088)", {"shape": "(1, 25088)"}))
+    resolved = resolve(question)
+    assert resolved.answer_text == "(1, 25088)"
+    assert "Running it gives (1, 25088)." in " ".join(resolved.solution)
+
+
+def test_a_run_that_matches_no_option_or_misses_a_placeholder_is_refused(questions, monkeypatch):
+    question = next(q for q in questions if q.id == "gap-shape")
+    monkeypatch.setitem(CHECKS, "gap_shape", lambda: CheckRun("(2, 512)", {"shape": "(2, 512)"}))
+    with pytest.raises(QuizFormatError) as error:
+        resolve(question)
+    assert str(error.value) == "question 'gap-shape': the run gave '(2, 512)', which is none of the options"
+    monkeypatch.setitem(CHECKS, "gap_shape", lambda: CheckRun("(1, 512, 1, 1)", {}))
+    with pytest.raises(QuizFormatError) as error:
+        resolve(question)
+    assert str(error.value) == "question 'gap-shape': placeholder(s) shape not supplied by its check"
+    q4 = next(q for q in questions if q.id == "channel-mismatch-error")  # placeholders in the prompt and solution
+    monkeypatch.setitem(CHECKS, "channel_mismatch_error", lambda: CheckRun())
+    with pytest.raises(QuizFormatError) as error:
+        resolve(q4)
+    assert str(error.value) == "question 'channel-mismatch-error': placeholder(s) error not supplied by its check"
+    two_missing = replace(question, prompt="Is it {size} or {kind}?")
+    with pytest.raises(QuizFormatError) as error:
+        resolve(two_missing)
+    assert str(error.value) == "question 'gap-shape': placeholder(s) kind, size not supplied by its check"
+
+
+def test_a_question_without_a_check_keeps_its_written_answer_and_text(questions):
+    plain = next(q for q in questions if q.check is None)
+    assert resolve(plain) == plain
+
+
+def test_error_facts_are_the_messages_pytorch_raises(resolved):
+    def message(a, b):
+        with pytest.raises(RuntimeError) as error:
+            torch.ones(a) + torch.ones(b)
+        return str(error.value)
+
+    q4 = next(q for q in resolved if q.id == "channel-mismatch-error")
+    assert f'"{message((1, 128, 8, 8), (1, 64, 8, 8))}"' in " ".join(q4.solution)  # the reversed block
+    q5 = next(q for q in resolved if q.id == "projection-for-stride-2")
+    assert f'"{message((1, 128, 16, 16), (1, 64, 32, 32))}"' in " ".join(q5.solution)
+
+
+def test_the_seed_block_check_refuses_a_block_that_does_not_break():
+    with pytest.raises(AssertionError, match="a channel-changing block added without error"):
+        quiz._add_error_of_seed_block(64, 64)
+
+
+# --- the schema and the grading, case by case -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda e: e.update(model_quiz="yes"), "'model_quiz' must be bool, got str"),
+        (lambda e: e.update(tags=["ok", " "]), "every item of 'tags' must be a non-empty string"),
+        (lambda e: e.update(solution=["step", 3]), "every item of 'solution' must be a non-empty string"),
+        (lambda e: e.update(prompt="  "), "'prompt' is empty"),
+        (lambda e: e.update(hint=""), "'hint' is empty"),
+        (lambda e: e.update(options=["only one"], answer="A"), "needs 2 to 6 different options, got 1"),
+        (lambda e: e.update(options=list("abcdefg"), answer="A"), "needs 2 to 6 different options, got 7"),
+        (lambda e: e.update(solution=[]), "'solution' and 'mistakes' need at least one item each"),
+        (lambda e: e.update(answer="a"), "'answer' must be one of A, B, C, D, got 'a'"),
+        (lambda e: e.update(colour="red", size=3), "unknown field(s) colour, size"),
+        (lambda e: e.update(check="nope"), "unknown check 'nope'; known: simple_res_block, channel_mismatch_error, "
+                                           "projection_shapes, gap_shape, conv1x1_shape, identity_shortcut_params, "
+                                           "projection_params"),
+    ],
+)
+def test_each_broken_field_has_its_own_message(raw, change, message):
+    data = copy.deepcopy(raw)
+    change(data["questions"][1])
+    with pytest.raises(QuizFormatError) as error:
+        parse_questions(data, "quiz.json")
+    assert str(error.value) == f"quiz.json: question 2 ('skip-purpose'): {message}"
+
+
+@pytest.mark.parametrize(("options", "answer", "index"), [("ab", "B", 1), ("abcdef", "F", 5)])
+def test_two_to_six_options_and_the_last_letter_are_accepted(raw, options, answer, index):
+    data = copy.deepcopy(raw)
+    data["questions"][1].update(options=list(options), answer=answer)
+    (question,) = [q for q in parse_questions(data) if q.id == "skip-purpose"]
+    assert question.answer == index and question.answer_text == options[-1] and letter(index) == answer
+
+
+def test_every_field_of_the_file_reaches_the_question(raw, questions):
+    for entry, question in zip(raw["questions"], questions, strict=True):
+        assert (question.id, question.prompt, question.hint, question.difficulty) == (
+            entry["id"], entry["prompt"], entry["hint"], entry["difficulty"])
+        assert (question.options, question.solution, question.mistakes, question.tags) == (
+            tuple(entry["options"]), tuple(entry["solution"]), tuple(entry["mistakes"]), tuple(entry["tags"]))
+        assert question.code == entry.get("code") and question.check == entry.get("check")
+        assert question.model_quiz == entry.get("model_quiz", False)
+        assert question.practice == entry.get("practice", True)
+        assert question.source == entry.get("source", "new")
+    assert any(q.code for q in questions) and any(q.source != "new" for q in questions)  # both kinds are there
+
+
+def test_optional_fields_default_when_absent(raw):
+    entry = {k: v for k, v in raw["questions"][1].items() if k in ("id", "prompt", "options", "answer", "solution",
+                                                                   "hint", "mistakes", "difficulty", "tags")}
+    (question,) = parse_questions({"questions": [entry]})
+    assert (question.code, question.check, question.model_quiz, question.practice, question.source) == (
+        None, None, False, True, "new")
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        ([], "quiz: expected an object with a 'questions' list"),
+        ({"questions": {}}, "quiz: expected an object with a 'questions' list"),
+        ({"questions": ["text"]}, "quiz: question 1 ('?'): must be an object, got str"),
+        ({"questions": [{"prompt": "no id"}]}, "quiz: question 1 ('?'): missing field 'id'"),
+    ],
+)
+def test_a_file_of_the_wrong_shape_is_refused(data, message):
+    with pytest.raises(QuizFormatError) as error:
+        parse_questions(data)
+    assert str(error.value) == message
+
+
+def test_practice_and_model_quiz_pick_by_the_flags_in_the_file(raw, questions):
+    entries = raw["questions"]
+    assert [q.id for q in practice_set(questions)] == [e["id"] for e in entries if e.get("practice", True)]
+    assert [q.id for q in model_quiz(questions)] == [e["id"] for e in entries if e.get("model_quiz", False)]
+    assert 0 < len(model_quiz(questions)) < len(practice_set(questions)) < len(questions)
+
+
+def test_score_of_an_empty_or_one_difficulty_test(questions):
+    empty = score_test((), {})
+    assert (empty.correct, empty.total, empty.percent, empty.by_difficulty, empty.wrong) == (0, 0, 0.0, (), ())
+    easy = [q for q in practice_set(questions) if q.difficulty == "easy"][:2]
+    score = score_test(easy, {easy[0].id: easy[0].answer})
+    assert [(s.difficulty, s.correct, s.total) for s in score.by_difficulty] == [("easy", 1, 2)]
+    assert score.percent == 50.0
+
+
+def test_a_test_can_take_every_question_of_a_difficulty(raw, questions):
+    hard = sum(e["difficulty"] == "hard" and e.get("practice", True) for e in raw["questions"])
+    assert len(select_test(questions, seed=0, plan={"hard": hard})) == hard
+    with pytest.raises(ValueError) as error:
+        select_test(questions, seed=0, plan={"hard": hard + 1})
+    assert str(error.value) == f"need {hard + 1} hard questions for a test, the file has {hard}"
+
+
+def test_a_test_plan_can_leave_a_difficulty_out(questions):
+    test = select_test(questions, seed=3, plan={"hard": 2})
+    assert [q.difficulty for q in test] == ["hard", "hard"]

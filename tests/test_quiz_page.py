@@ -107,6 +107,9 @@ def test_predict_the_output_runs_the_code_and_grades_the_prediction(app):
     app.button(key="qz_pr_run").click().run()
     assert "8.0" in [c.value for c in app.code]  # bias 1 + 12 x 0.5 x 1 = 7, then + x = 8
     assert any("is right" in s.value for s in app.success)
+    app.number_input(key="qz_pr_guess").set_value(8.25)  # one step of the input away: wrong
+    app.button(key="qz_pr_run").click().run()
+    assert [e.value for e in app.error] == ["You predicted 8.25; it prints 8.0."]
 
 
 def model_quiz_script() -> None:

@@ -2,6 +2,7 @@
 
 import ast
 import re
+import subprocess
 import sys
 from importlib.metadata import packages_distributions
 from pathlib import Path
@@ -70,3 +71,16 @@ def test_the_check_names_an_undeclared_module(tmp_path):
     finally:
         ROOT = saved
     assert [p.split(" (")[0] for p in problems] == ["page.py: PIL", "page.py: orjson"]
+
+
+def test_the_engine_never_imports_streamlit():
+    # A fresh interpreter imports every module of resnet_core (found on disk, so a new one is never missed).
+    code = (
+        "import pkgutil, sys, importlib, resnet_core\n"
+        "names = [m.name for m in pkgutil.iter_modules(resnet_core.__path__) if m.name != '__main__']\n"
+        "for name in names: importlib.import_module('resnet_core.' + name)\n"
+        "print(len(names), 'streamlit' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, check=True)
+    engine = [p for p in (ROOT / "resnet_core").glob("*.py") if p.stem not in ("__init__", "__main__")]
+    assert result.stdout.split() == [str(len(engine)), "False"]

@@ -1,17 +1,17 @@
 """The tracer against torch itself: shapes, the skip addition, the logits, and no shared state."""
 
-import subprocess
-import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import torch
 from torch import nn
 from torch.testing import assert_close
+from torch.utils.flop_counter import FlopCounterMode
 
 from resnet_core.models import MODEL_NAMES, build_model, residual_blocks, seed_resnet
 from resnet_core.stages import STAGES
-from resnet_core.trace import Tracer, seed_shape
+from resnet_core.trace import Tracer, seed_shape, shortcut_text, stats_of
+from tests.conftest import shared
 
 LESSON_TABLE = [  # the seed document's Data Flow: (input, output) per stage
     ("224 × 224 × 3", "224 × 224 × 3"),
@@ -32,9 +32,17 @@ def _traced(name: str, size: int = 224):
 
 
 @pytest.fixture(scope="module", params=MODEL_NAMES)
-def traced(request):
+def model_and_input(request):
     # The seed model at the lesson's 224; torchvision's at 96 to keep the suite fast.
-    return _traced(request.param, 224 if request.param == "seed" else 96)
+    torch.manual_seed(0)
+    model = build_model(request.param).eval()
+    return model, torch.randn(1, 3, *(2 * [224 if request.param == "seed" else 96]))
+
+
+@pytest.fixture(scope=shared)
+def traced(model_and_input):
+    model, x = model_and_input
+    return model, x, Tracer(model, [f"c{i}" for i in range(1000)])(x)
 
 
 def _forward_shapes(model: nn.Module, x: torch.Tensor, names: list[str]) -> dict[str, tuple[int, ...]]:
@@ -88,6 +96,33 @@ def test_relu_of_residual_plus_shortcut_equals_the_block_output(traced):
         assert_close(block.out, expected)
 
 
+def _residual_branch(block: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """The reference F(x): the block's own layers re-run out of place, up to and including the last BatchNorm."""
+    with torch.inference_mode():
+        out = torch.relu(block.bn1(block.conv1(x)))
+        if hasattr(block, "conv3"):  # bottleneck: 1x1, 3x3, 1x1
+            out = torch.relu(block.bn2(block.conv2(out)))
+            return block.bn3(block.conv3(out))
+        return block.bn2(block.conv2(out))
+
+
+def _check_branches_against_the_blocks_own_layers(model, trace):
+    modules = dict(model.named_modules())
+    for block in (b for s in trace.stages for b in s.blocks):
+        module = modules[block.name]
+        x_in = _block_input(trace, block.name).unsqueeze(0)
+        assert_close(block.fx, _residual_branch(module, x_in)[0])
+        with torch.inference_mode():
+            shortcut = module.downsample(x_in)[0] if module.downsample is not None else x_in[0]
+        assert_close(block.x, shortcut)
+        assert block.fx.min() < 0  # a BatchNorm output, not yet through the final ReLU
+
+
+def test_fx_is_the_residual_branch_before_the_addition(traced):
+    model, _, trace = traced
+    _check_branches_against_the_blocks_own_layers(model, trace)
+
+
 def _block_input(trace, name):
     blocks = [b for s in trace.stages for b in s.blocks]
     index = [b.name for b in blocks].index(name)
@@ -101,6 +136,8 @@ def test_traced_logits_equal_the_models_forward(traced):
     assert_close(trace.logits, expected)
     probs = torch.softmax(expected, 0)
     assert [p.index for p in trace.top_k] == torch.topk(probs, 5).indices.tolist()
+    assert_close(torch.tensor([p.prob for p in trace.top_k]), torch.topk(probs, 5).values)
+    assert [p.label for p in trace.top_k] == [f"c{p.index}" for p in trace.top_k]
 
 
 def test_shortcuts_are_identified_with_their_strides():
@@ -115,6 +152,61 @@ def test_params_and_macs_add_up_to_the_whole_model():
     model, _, trace = _traced("resnet18")
     assert sum(s.params for s in trace.stages) == sum(p.numel() for p in model.parameters())
     assert abs(sum(s.macs for s in trace.stages) / 1.814e9 - 1) < 0.01  # ResNet-18: 1.81 GMACs
+
+
+def test_macs_match_torchs_flop_counter(traced):
+    # torch as the reference: FlopCounterMode counts 2 FLOPs per multiply-add of every conv and linear layer.
+    model, x, trace = traced
+    with torch.inference_mode(), FlopCounterMode(display=False) as counter:
+        model(x)
+    flops = {name.removeprefix("ResNet."): sum(c.values()) for name, c in counter.get_flop_counts().items()}
+    assert sum(s.macs for s in trace.stages) * 2 == counter.get_total_flops()
+    for block in (b for s in trace.stages for b in s.blocks):
+        assert block.macs * 2 == flops[block.name], block.name
+    assert trace.stage("classifier").macs * 2 == flops["fc"]
+    assert trace.stage("input").macs == trace.stage("global_pool").macs == 0
+
+
+def test_top_k_is_at_most_the_number_of_classes_and_unnamed_classes_get_a_number():
+    torch.manual_seed(0)
+    model = build_model("seed", num_classes=3).eval()
+    x = torch.randn(1, 3, 64, 64)
+    trace = Tracer(model, ["circle"])(x, top_k=5)
+    with torch.inference_mode():
+        probs = torch.softmax(model(x)[0], 0)
+    assert [p.index for p in trace.top_k] == torch.argsort(probs, descending=True).tolist()
+    assert_close(sum(p.prob for p in trace.top_k), 1.0)
+    assert {p.index: p.label for p in trace.top_k} == {0: "circle", 1: "class 1", 2: "class 2"}
+    assert len(Tracer(model, [])(x, top_k=1).top_k) == 1
+
+
+def test_tracer_refuses_anything_but_one_image():
+    tracer = Tracer(seed_resnet().eval(), [])
+    for shape in [(2, 3, 32, 32), (3, 32, 32)]:
+        with pytest.raises(ValueError, match=r"expected one image of shape \(1, 3, H, W\)"):
+            tracer(torch.zeros(shape))
+
+
+def test_lesson_notation_and_shortcut_descriptions():
+    assert seed_shape((64, 56, 56)) == "56 × 56 × 64"  # (C, H, W) -> H × W × C, as the lesson writes it
+    assert seed_shape((3, 224, 100)) == "224 × 100 × 3"
+    assert seed_shape((256,)) == "256"
+    assert seed_shape((1, 1000)) == "1 × 1000"
+    _, _, trace = _traced("resnet18", size=64)
+    blocks = {b.name: b for s in trace.stages for b in s.blocks}
+    assert shortcut_text(blocks["layer1.0"]) == "identity shortcut"
+    assert shortcut_text(blocks["layer3.0"]) == "1×1 projection shortcut, stride 2"
+    plain = Tracer(seed_resnet(skip=False).eval(), [])(torch.zeros(1, 3, 32, 32))
+    assert shortcut_text(plain.stages[2].blocks[0]) == "no shortcut (plain)"
+
+
+def test_stats_of_a_known_tensor():
+    # mean (-2 + 0 + 2 + 4) / 4 = 1; variance (9 + 1 + 1 + 9) / 4 = 5 (population, as the page shows); one zero in four.
+    stats = stats_of(torch.tensor([[-2.0, 0.0], [2.0, 4.0]]))
+    assert (stats.mean, stats.min, stats.max, stats.zeros) == (1.0, -2.0, 4.0, 0.25)
+    assert stats.std == pytest.approx(5**0.5)
+    # For a constant, rms² - mean² rounds to -0.0003 in float32: the std is clamped at 0, not the root of a negative.
+    assert stats_of(torch.full((3,), 100.1)).std == 0.0
 
 
 def test_stats_match_torch():
@@ -145,18 +237,14 @@ def test_tracer_leaves_the_shared_model_untouched_and_is_thread_safe():
 
 
 def test_plain_twin_has_no_shortcut_in_the_trace():
+    torch.manual_seed(0)
     model = seed_resnet(skip=False).eval()
     trace = Tracer(model, [])(torch.randn(1, 3, 64, 64))
     blocks = [b for s in trace.stages for b in s.blocks]
     assert {b.shortcut for b in blocks} == {"none"}
     for block in blocks:
         assert_close(torch.relu(block.fx), block.out)
-
-
-def test_importing_the_engine_does_not_import_streamlit():
-    code = (
-        "import sys, resnet_core, resnet_core.cli, resnet_core.trace, resnet_core.weights, "
-        "resnet_core.render, resnet_core.trace_api; "
-        "sys.exit(1 if 'streamlit' in sys.modules else 0)"
-    )
-    assert subprocess.run([sys.executable, "-c", code], capture_output=True).returncode == 0
+        # F(x) is the branch before the final ReLU, not the block output under a second name.
+        assert not torch.equal(block.fx, block.out)
+    _check_branches_against_the_blocks_own_layers(model, trace)
+    assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))  # the model itself is untouched

@@ -82,21 +82,6 @@ def test_upload_through_the_file_uploader_is_traced(app):
     assert "Your upload: stripes.png" in _texts(app)
 
 
-@pytest.mark.parametrize(
-    ("name", "data", "reason"),
-    [
-        ("notes.png", hf.text_named_png(), "not an image this app can read"),
-        ("half.jpg", hf.truncated_jpeg(), "truncated or corrupt"),
-        ("bomb.png", hf.decompression_bomb(), "decompression"),
-    ],
-)
-def test_bad_upload_is_explained_and_the_sample_stays(app, name, data, reason):
-    app.sidebar.file_uploader[0].set_value((name, data, "image/png")).run()
-    assert not app.exception
-    assert reason in hf.shown(app.error[0].value)
-    assert "Showing the sample picture instead" in _texts(app)
-
-
 def test_switching_model_and_impossible_weights(app):
     model, weights = app.sidebar.selectbox[0], app.sidebar.selectbox[1]
     model.set_value("resnet18").run()
