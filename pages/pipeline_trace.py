@@ -39,7 +39,7 @@ st.divider()
 if not after_first_paint("trace_details"):  # the flow first; the stage's charts and the quiz a moment later
     st.caption("Drawing the stage's feature maps…")
     st.stop()
-trace_views.stage_detail(trace, st.session_state["stage"])
+trace_views.stage_detail(trace, st.session_state["stage"], trace_ui.traces_by_weights(name, weights, picture))
 
 st.divider()
 st.info(f"**Key insight.** {KEY_INSIGHT}", icon=":material/lightbulb:")

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["KEY_INSIGHT", "STAGES", "Stage"]
+__all__ = ["BRANCHES", "KEY_INSIGHT", "SHORTCUTS", "STAGES", "Stage"]
 
 
 @dataclass(frozen=True)
@@ -21,7 +21,7 @@ class Stage:
     title: str  # the lesson's stage name
     does: str  # the lesson's "what it does" column
     shows: str  # the lesson's description of what comes out
-    explain: str  # a plain-language paragraph for someone who has never seen a ResNet
+    explain: str  # a plain-language paragraph; {branch} and {shortcut} are filled from the traced model
     selects: str  # which modules the stage covers: input, stem, first_block, other_blocks, pool, classifier
     view: str  # how its output is best shown: "maps" (feature maps), "vector" or "predictions"
 
@@ -59,11 +59,14 @@ STAGES: tuple[Stage, ...] = (
         "Residual Block with Skip Connection",
         "Two convolution layers + add input (skip connection)",
         "Feature maps combined with original input to preserve information",
-        "The block computes a correction F(x) with two 3 × 3 convolutions, then adds its own input "
-        "back: out = ReLU(F(x) + x). The addition is the skip connection. If the best thing a block "
-        "can do is nothing, it only has to push F(x) towards zero, and the input passes through "
-        "unchanged. During training the gradient also flows back through the + unchanged, which is "
-        "why very deep ResNets still learn.",
+        "In this model the block computes a correction F(x) with {branch}, then {shortcut}: "
+        "out = ReLU(F(x) + x). The addition is the skip connection. If the best a block can do is "
+        "change nothing, F(x) = 0 does it: out = ReLU(x) = x, since x is itself the output of a ReLU. "
+        "Zero convolution weights are not enough for that, because the last BatchNorm adds its shift; "
+        "its scale and shift must both go to zero. On the way back, the gradient reaches x through the "
+        "+ directly, besides what comes through F; the ReLU after the addition passes it only where the "
+        "sum is positive (pre-activation ResNets, He et al. 2016b, move that ReLU so the path is a clean "
+        "identity). This is what lets very deep ResNets train.",
         "first_block",
         "maps",
     ),
@@ -104,6 +107,23 @@ STAGES: tuple[Stage, ...] = (
         "predictions",
     ),
 )
+
+# How a traced block's residual branch and shortcut read in a sentence, by BlockTrace.kind and .shortcut.
+BRANCHES = {
+    "BasicBlock": "two 3 × 3 convolutions (each followed by BatchNorm, the first also by a ReLU)",
+    "Bottleneck": (
+        "a bottleneck: a 1 × 1 convolution that narrows the channels, a 3 × 3 convolution and a 1 × 1 "
+        "convolution that widens them again, each followed by BatchNorm"
+    ),
+}
+SHORTCUTS = {
+    "identity": "adds its own input x back unchanged (an identity shortcut, no parameters)",
+    "projection": (
+        "adds its input after a 1 × 1 convolution and BatchNorm give it the output's shape (a projection "
+        "shortcut, He et al. option B)"
+    ),
+    "none": "does not add its input (a plain block, no skip connection)",
+}
 
 KEY_INSIGHT = (
     "Skip connections in ResNet help the model learn deeper layers without losing earlier "

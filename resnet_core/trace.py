@@ -20,7 +20,7 @@ from torch import Tensor, nn
 from torchvision.models.feature_extraction import create_feature_extractor
 
 from resnet_core.models import count_params, residual_blocks
-from resnet_core.stages import STAGES, Stage
+from resnet_core.stages import BRANCHES, SHORTCUTS, STAGES, Stage
 
 __all__ = [
     "BlockTrace",
@@ -29,6 +29,9 @@ __all__ = [
     "Stats",
     "Trace",
     "Tracer",
+    "change_ratio",
+    "change_words",
+    "explain",
     "seed_shape",
     "shortcut_text",
     "stats_of",
@@ -128,6 +131,32 @@ def shortcut_text(block: BlockTrace) -> str:
     if block.shortcut == "projection":
         return f"1×1 projection shortcut, stride {block.shortcut_stride}"
     return f"{block.shortcut} shortcut" if block.shortcut != "none" else "no shortcut (plain)"
+
+
+SMALL_CHANGE = 0.5  # |F(x)| / |x| below this: a small correction
+
+
+def change_ratio(block: BlockTrace) -> float:
+    """|F(x)| / |x| (L2 norms over the whole block): how large the correction is next to what it is added to."""
+    return float(torch.linalg.vector_norm(block.fx) / torch.linalg.vector_norm(block.x).clamp_min(1e-12))
+
+
+def change_words(ratio: float) -> str:
+    """What a measured |F(x)| / |x| means, in words: the rule the skip panel's caption follows."""
+    if ratio < SMALL_CHANGE:
+        return "a small correction: the block mostly passes its input on"
+    if ratio < 1:
+        return "a large correction, though still smaller than the input it is added to"
+    return "F(x) outweighs x: the block rewrites its input more than it corrects it"
+
+
+def explain(stage: StageTrace) -> str:
+    """The stage's paragraph with {branch} and {shortcut} filled from its first traced block."""
+    if not stage.blocks:
+        return stage.stage.explain
+    block = stage.blocks[0]
+    return stage.stage.explain.format(branch=BRANCHES.get(block.kind, block.kind),
+                                      shortcut=SHORTCUTS.get(block.shortcut, block.shortcut))
 
 
 SELECTORS: dict[str, Callable[[nn.Module, list[str]], tuple[str, ...]]] = {

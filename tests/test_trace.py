@@ -248,3 +248,25 @@ def test_plain_twin_has_no_shortcut_in_the_trace():
         assert not torch.equal(block.fx, block.out)
     _check_branches_against_the_blocks_own_layers(model, trace)
     assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))  # the model itself is untouched
+
+
+@pytest.mark.parametrize(
+    ("ratio", "words"),
+    [(0.0, "a small correction"), (0.499, "a small correction"), (0.5, "a large correction"),
+     (0.999, "a large correction"), (1.0, "outweighs x"), (1.75, "outweighs x")],
+)
+def test_the_skip_caption_rule_draws_its_conclusion_from_the_measured_ratio(ratio, words):
+    from resnet_core.trace import change_words
+
+    assert words in change_words(ratio)
+    assert ("rewrites its input" in change_words(ratio)) is (ratio >= 1)
+
+
+def test_change_ratio_is_the_l2_norm_of_fx_over_the_norm_of_x():
+    from resnet_core.trace import change_ratio
+
+    model = build_model("seed").eval()
+    picture = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(0))
+    trace = Tracer(model, [str(i) for i in range(1000)])(picture)
+    block = trace.stages[2].blocks[0]
+    assert change_ratio(block) == pytest.approx((block.fx.norm() / block.x.norm()).item(), rel=1e-6)

@@ -1,5 +1,8 @@
 """The Pipeline Trace page under Streamlit's AppTest: stages, uploads, bad files, model choices."""
 
+import json
+import re
+
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
@@ -33,9 +36,10 @@ def _texts(at):
     return hf.shown(" ".join(m.value for m in at.markdown) + " ".join(c.value for c in at.caption))
 
 
-def test_page_opens_on_the_cat_with_all_six_stages(app):
+def test_page_opens_on_a_picture_its_weights_name_correctly_with_all_six_stages(app):
     assert not app.exception
-    assert "Chelsea the cat" in _texts(app)
+    assert "A star (shapes dataset)" in _texts(app)
+    assert "The network's best guess:** star (" in " ".join(m.value for m in app.markdown)  # right for the weights
     cards = [b.key for b in app.button if b.key and b.key.startswith("flow_")]
     assert cards == [f"flow_{s.key}" for s in STAGES]
     for shape in ("224 × 224 × 3", "56 × 56 × 64", "56 × 56 × 256", "1 × 1 × 256", "[1, 10]", "[1, 64, 56, 56]"):
@@ -91,3 +95,37 @@ def test_switching_model_and_impossible_weights(app):
     assert not app.exception
     assert "cannot run with imagenet weights" in app.error[0].value
     assert weights.label == "Weights"
+
+
+def test_each_stage_shows_the_lessons_does_and_shows_text(app):
+    for stage in STAGES:
+        app.button(key=f"flow_{stage.key}").click().run()
+        assert f"**In the lesson:** {stage.does} → *{stage.shows}*" in [m.value for m in app.markdown]
+
+
+def test_stage_three_describes_the_traced_models_own_first_block(app):
+    text = _texts(app)
+    assert "two 3 × 3 convolutions" in text and "identity shortcut" in text and "bottleneck" not in text
+    app.sidebar.selectbox[0].set_value("resnet50").run()
+    app.button(key="flow_residual_block").click().run()
+    text = _texts(app)
+    assert "a bottleneck: a 1 × 1 convolution that narrows" in text and "projection shortcut" in text
+
+
+def test_the_skip_captions_conclusion_is_the_rule_applied_to_the_measured_ratio(app):
+    caption = next(c.value for c in app.caption if "|F(x)| is" in c.value)
+    percent = int(re.search(r"\|F\(x\)\| is (\d+)% of \|x\|", caption).group(1))
+    assert trace_module.change_words(percent / 100) in caption
+
+
+def test_stage_six_says_why_it_has_10_scores_not_1000(app):
+    app.button(key="flow_classifier").click().run()
+    assert "outputs 10 scores, not the lesson's 1,000" in _texts(app)
+    app.sidebar.selectbox[1].set_value("none").run()
+    assert "not the lesson's" not in _texts(app)  # untrained: the lesson's 1000-way layer
+
+
+def test_the_residual_size_chart_compares_the_weights_on_the_same_picture(app):
+    chart = next(c for c in app.get("plotly_chart") if "|F(x)| / |x|" in str(json.loads(c.proto.spec)["layout"]))
+    names = [trace["name"] for trace in json.loads(chart.proto.spec)["data"]]
+    assert names == ["bundled weights (shown above)", "untrained (random)"]

@@ -99,6 +99,7 @@ def _warm_up() -> dict[str, float]:
     trace_ui.model_and_tracer(model, weights)
     lap("default model")
     trace = trace_ui.traced(model, weights, picture.digest, picture.image)
+    trace_ui.traces_by_weights(model, weights, picture)  # the residual-size chart compares them
     lap("default trace")
     questions = quiz_ui.questions()
     quiz_lab_ui.lab_run(64, 32, 128, 2, "identity")

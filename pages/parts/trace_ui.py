@@ -22,7 +22,9 @@ MODEL_HELP = {
     "resnet50": "torchvision ResNet-50: 16 bottleneck blocks in 4 stages, 25.6 M parameters.",
 }
 UPLOAD_TYPES = ["jpg", "jpeg", "png", "webp", "gif", "bmp", "tif", "tiff"]
-DEFAULT_MODEL, DEFAULT_WEIGHTS, DEFAULT_SAMPLE = "seed", "auto", "cat"  # what a first visit shows
+# What a first visit shows: the lesson's own model with the weights that ship, on a picture those weights
+# know (a shape: the bundled weights name its class; a photo of a cat they could only force into a shape).
+DEFAULT_MODEL, DEFAULT_WEIGHTS, DEFAULT_SAMPLE = "seed", "auto", "star"
 
 
 @dataclass(frozen=True)
@@ -119,3 +121,20 @@ def weights_banner(loaded: LoadedModel) -> None:
             "is forced into one of the shapes. Pick a shape sample to see them named, or weights **none** for "
             "the lesson's 1000-way layer."
         )
+
+
+WEIGHT_NAMES = {"imagenet": "ImageNet weights", "bundled": "bundled weights", "none": "untrained (random)"}
+
+
+def traces_by_weights(name: str, weights: str, picture: Picture) -> dict[str, Trace]:
+    """The picture traced with the weights in use (first) and every other set this model can have here."""
+    loaded, _ = model_and_tracer(name, weights)
+    traces = {f"{WEIGHT_NAMES[loaded.weights]} (shown above)": traced(name, weights, picture.digest, picture.image)}
+    for other in WEIGHT_CHOICES:
+        if other in ("auto", loaded.weights):
+            continue
+        try:
+            traces[WEIGHT_NAMES[other]] = traced(name, other, picture.digest, picture.image)
+        except WeightsError:
+            continue  # not available on this server (ImageNet offline), or not for this model
+    return traces

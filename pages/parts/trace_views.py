@@ -7,9 +7,20 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from resnet_core.render import feature_grid, most_active, residual_panels
-from resnet_core.trace import BlockTrace, StageTrace, Trace, seed_shape, shortcut_text
+from resnet_core.trace import (
+    BlockTrace,
+    StageTrace,
+    Trace,
+    change_ratio,
+    change_words,
+    explain,
+    seed_shape,
+    shortcut_text,
+)
 
 GRID_CHANNELS = 16
+LESSON_CLASSES = 1000  # the lesson's stage 6: "Probabilities for 1000 object categories"
+WEIGHT_COLOURS = ("#d1495b", "#3b528b", "#2a9d8f", "#e9a23b")
 
 
 def torch_shape(shape: tuple[int, ...]) -> str:
@@ -39,11 +50,15 @@ def flow(trace: Trace, selected: str) -> None:
             )
 
 
-def stage_detail(trace: Trace, key: str) -> None:
-    """Explain one stage, its numbers and its output; residual stages also open their blocks."""
+def stage_detail(trace: Trace, key: str, by_weights: dict[str, Trace] | None = None) -> None:
+    """Explain one stage, its numbers and its output; residual stages also open their blocks.
+
+    ``by_weights``: the same picture traced with each set of weights, for the residual-size chart.
+    """
     stage = trace.stage(key)
     st.subheader(f"Stage {stage.stage.number}: {stage.stage.title}")
-    st.write(stage.stage.explain)
+    st.markdown(f"**In the lesson:** {stage.stage.does} → *{stage.stage.shows}*")
+    st.write(explain(stage))
     a, b, c, d = st.columns(4)
     a.metric("Input", seed_shape(stage.input_shape), help=f"PyTorch: {torch_shape(stage.input_shape)}")
     b.metric("Output", seed_shape(stage.output_shape), help=f"PyTorch: {torch_shape(stage.output_shape)}")
@@ -58,6 +73,10 @@ def stage_detail(trace: Trace, key: str) -> None:
     VIEWS[stage.stage.view](trace, stage)
     if stage.blocks:
         blocks_view(stage)
+        st.plotly_chart(change_figure(by_weights or {"these weights": trace}), key=f"change_{stage.stage.key}")
+        st.caption("|F(x)| / |x| for every residual block of the model, from the input to the output: how large "
+                   "each block's correction is next to what it is added to. Trained weights and random ones differ; "
+                   "compare them here on the same picture.")
 
 
 def maps_view(trace: Trace, stage: StageTrace) -> None:
@@ -81,8 +100,13 @@ def vector_view(trace: Trace, stage: StageTrace) -> None:
 
 
 def predictions_view(trace: Trace, stage: StageTrace) -> None:
-    """The top-5 classes as a horizontal bar chart."""
+    """The top-5 classes as a horizontal bar chart, and how many classes this layer has against the lesson's 1000."""
     st.plotly_chart(predictions_figure(trace), key="predictions")
+    classes = trace.logits.numel()
+    if classes != LESSON_CLASSES:
+        st.caption(f"This fully connected layer outputs {classes} scores, not the lesson's {LESSON_CLASSES:,}: these "
+                   f"weights were trained on {classes} classes, so every picture is scored against those "
+                   "alone. Weights **none** give the lesson's 1000-way layer (untrained).")
 
 
 VIEWS = {"maps": maps_view, "vector": vector_view, "predictions": predictions_view}
@@ -108,10 +132,9 @@ def skip_addition(block: BlockTrace) -> None:
                            format_func=lambda c: f"channel {c}",
                            help="The 16 channels with the strongest block output, strongest first.")
     st.plotly_chart(skip_figure(block, channel), key=f"skip_{block.name}")
-    change = float(block.fx.abs().mean() / block.x.abs().mean().clamp_min(1e-12))
+    ratio = round(change_ratio(block), 2)  # the caption's words follow the number it shows
     st.caption(
-        f"Red is positive, blue negative. On average |F(x)| is {change:.0%} of |x|: the block adds a "
-        f"correction to its input instead of replacing it. "
+        f"Red is positive, blue negative. Over the whole block |F(x)| is {ratio:.0%} of |x|: {change_words(ratio)}. "
         + ("x is the input itself (identity shortcut: no parameters)." if block.shortcut == "identity"
            else "x first goes through a 1×1 convolution so its shape matches F(x).")
     )
@@ -152,6 +175,20 @@ def side_by_side(panels: list[np.ndarray], titles: list[str], limit: float, gap:
 # --- figures: pure builders, used by the views above and by the server's start-up warm-up ---------------
 
 
+def change_figure(traces: dict[str, Trace]) -> go.Figure:
+    """|F(x)| / |x| of every residual block, input to output, one line per weights (same picture)."""
+    lines = []
+    for (label, trace), colour in zip(traces.items(), WEIGHT_COLOURS, strict=False):
+        blocks = [b for stage in trace.stages for b in stage.blocks]
+        lines.append(go.Scatter(x=[b.name for b in blocks], y=[change_ratio(b) for b in blocks], name=label,
+                                mode="lines+markers", line_color=colour))
+    return go.Figure(lines, layout=dict(
+        title="How much each block changes its input: |F(x)| / |x|", height=320, yaxis_title="|F(x)| / |x|",
+        xaxis_title="residual block (input → output)", yaxis_rangemode="tozero",
+        shapes=[dict(type="line", xref="paper", x0=0, x1=1, y0=1, y1=1, line=dict(dash="dot", color="#999"))],
+        margin=dict(t=40, b=30, l=10, r=10)))
+
+
 def figures(trace: Trace) -> list[go.Figure]:
     """One of every figure the trace page draws, built from ``trace`` by the page's own builders."""
     maps = next(stage for stage in trace.stages if stage.stage.view == "maps")
@@ -162,6 +199,7 @@ def figures(trace: Trace) -> list[go.Figure]:
         vector_figure(vector),
         predictions_figure(trace),
         skip_figure(block, most_active(block.out, 1)[0]),
+        change_figure({"these weights": trace}),
     ]
 
 

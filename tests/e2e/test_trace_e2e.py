@@ -1,4 +1,4 @@
-"""Pipeline Trace in a real browser: the cat's six stages, an upload, the skip addition."""
+"""Pipeline Trace in a real browser: the default picture's six stages, an upload, the skip addition."""
 
 import pytest
 from playwright.sync_api import expect
@@ -18,9 +18,9 @@ def open_trace(tab, url):
     settle(tab)
 
 
-def test_cat_shows_six_stages_with_the_engines_shapes(page, server):
+def test_the_default_picture_shows_six_stages_with_the_engines_shapes(page, server):
     open_trace(page, server["url"])
-    expected = trace_image(sample_path("cat"), "seed", "auto")  # torch computes the reference
+    expected = trace_image(sample_path("star"), "seed", "auto")  # torch computes the reference
     # The flow's buttons ("Inspect" x5 and "Inspecting") can arrive a moment after the text: wait for them.
     expect(page.get_by_role("button", name="Inspect")).to_have_count(6, timeout=60_000)
     settle(page)
@@ -29,7 +29,7 @@ def test_cat_shows_six_stages_with_the_engines_shapes(page, server):
         assert stage.stage.title in text
         assert seed_shape(stage.output_shape) in text
         assert str([1, *stage.output_shape]) in text
-    assert "Chelsea the cat" in text
+    assert "A star (shapes dataset)" in text and f"best guess: {expected.trace.top_k[0].label}" in text
 
 
 def test_uploaded_png_gets_its_predictions(page, server, tmp_path):
