@@ -3,7 +3,11 @@
 Also times a cached re-render: another stage selected, with the trace already computed, both as the
 engine work it needs and as a whole Streamlit rerun under AppTest.
 
-    python benchmarks/trace_speed.py [--repeats 15]
+    python -m benchmarks.trace_speed [--repeats 15]
+
+Every figure is a median with its range, the functions interleaved in alternating order; the ratio
+is taken within each repeat. The full trace does more than the bare forward on purpose: the ratio
+is what tracing and drawing add.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks.timing import interleaved, paired_ratios, summary
 from resnet_core.images import load_image_file
 from resnet_core.render import feature_grid, input_picture, most_active, residual_panels
 from resnet_core.samples import sample_path
@@ -38,20 +43,12 @@ def page_arrays(trace: Trace, key: str) -> list:
     return arrays
 
 
-def median_ms(fns: dict, repeats: int) -> dict[str, float]:
-    """Median milliseconds of each function, run in turn (interleaved) so machine noise hits all alike."""
-    for fn in fns.values():
-        fn()  # warm-up
-    samples: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
-        for name, fn in fns.items():
-            start = time.perf_counter()
-            fn()
-            samples[name].append((time.perf_counter() - start) * 1000)
-    return {name: statistics.median(values) for name, values in samples.items()}
+def timings_ms(fns: dict, repeats: int) -> dict[str, list[float]]:
+    """Milliseconds of every call of each function, interleaved in alternating order (benchmarks.timing)."""
+    return {name: [s * 1000 for s in seconds] for name, seconds in interleaved(fns, repeats).items()}
 
 
-def bench_model(name: str, repeats: int) -> dict[str, float]:
+def bench_model(name: str, repeats: int) -> dict[str, list[float]]:
     loaded = load_model(name, "none")
     tracer = Tracer(loaded.model, loaded.categories)
     x = loaded.preprocess(load_image_file(sample_path("cat")))
@@ -64,7 +61,7 @@ def bench_model(name: str, repeats: int) -> dict[str, float]:
         page_arrays(tracer(x), DEFAULT_STAGE)
 
     trace = tracer(x)
-    return median_ms(
+    return timings_ms(
         {"bare_ms": bare, "full_ms": full, "rerender_ms": lambda: page_arrays(trace, "stem")}, repeats
     )
 
@@ -90,14 +87,13 @@ def main() -> None:
     args = parser.parse_args()
     machine = platform.processor() or platform.machine()
     print(f"# {date.today()} · {machine} · {torch.get_num_threads()} torch threads · torch {torch.__version__}")
-    print("| model | bare forward (ms) | full trace + arrays (ms) | ratio | re-render arrays (ms) |")
+    print("| model | bare forward (ms) | full trace + arrays (ms) | ratio, paired per repeat | re-render arrays (ms) |")
     print("| --- | --- | --- | --- | --- |")
     for name in ("resnet18", "resnet50"):
         r = bench_model(name, args.repeats)
-        print(
-            f"| {name} | {r['bare_ms']:.1f} | {r['full_ms']:.1f} | {r['full_ms'] / r['bare_ms']:.2f} | "
-            f"{r['rerender_ms']:.1f} |"
-        )
+        ratio = summary(paired_ratios(r["full_ms"], r["bare_ms"]))
+        print(f"| {name} | {summary(r['bare_ms'], 1)} | {summary(r['full_ms'], 1)} | {ratio} | "
+              f"{summary(r['rerender_ms'], 1)} |")
     print(
         f"\nWhole Streamlit rerun after selecting another stage (AppTest, seed model, cached trace): "
         f"median {apptest_rerender_ms(args.repeats):.0f} ms"
