@@ -17,7 +17,7 @@ def test_a_fresh_servers_first_visitor_opening_a_pages_address_gets_the_whole_ap
         tab = browser.new_page(viewport={"width": 1400, "height": 900})
         try:
             tab.goto(f"{fresh['url']}/training_lab")
-            tab.get_by_role("button", name="Train").wait_for()
+            tab.get_by_role("button", name="Train", exact=True).wait_for()
             settle(tab)
             nav = tab.get_by_test_id("stSidebarNav").inner_text()
             assert "Pipeline Trace" in nav and "Training Lab" in nav and "navigation" not in nav
@@ -29,7 +29,7 @@ def test_shutting_the_server_down_ends_its_trainings_cleanly(browser):
     with serve("shutdown.log") as running:
         tab = browser.new_page(viewport={"width": 1400, "height": 1200})
         tab.goto(f"{running['url']}/training_lab")
-        tab.get_by_role("button", name="Train").click()
+        tab.get_by_role("button", name="Train", exact=True).click()
         tab.get_by_text(re.compile(r"running: step [1-9]")).wait_for(timeout=120_000)
         workers = _children(running["process"].pid)
         assert workers, "no training worker found"

@@ -17,20 +17,23 @@ def set_number(tab, label, value):
     settle(tab, 0.3)
 
 
-def test_tiny_training_runs_to_the_end_with_both_curves(page, server):
+def test_a_short_degradation_run_ends_with_the_papers_two_panels_and_its_verdicts(page, server):
     open_page(page, server["url"], "Training Lab")
-    page.get_by_role("button", name="Train").wait_for()
+    page.get_by_role("button", name="Train", exact=True).wait_for()
     set_number(page, "Epochs", 1)
     page.get_by_text("More settings").click()
     set_number(page, "Training images", 64)
-    page.get_by_role("button", name="Train").click()
-    page.get_by_text("Epoch by epoch").wait_for(timeout=240_000)
+    page.get_by_role("button", name="Train", exact=True).click()
+    page.get_by_text("What this run shows").wait_for(timeout=240_000)
     settle(page, 1.0)
-    loss = page.locator(".js-plotly-plot").filter(has_text="Training loss")
-    legend = loss.inner_text()
-    assert "ResNet (with skips)" in legend
-    assert "Plain twin (no skips)" in legend
-    assert loss.locator("path.js-line").count() >= 2  # one drawn line per net
+    plain = page.locator(".js-plotly-plot").filter(has_text="Plain nets (no skip connections)")
+    resnets = page.locator(".js-plotly-plot").filter(has_text="ResNets (with skip connections)")
+    for panel, nets in ((plain, ("plain-20", "plain-56")), (resnets, ("ResNet-20", "ResNet-56"))):
+        legend = panel.inner_text()
+        assert all(f"{net} training" in legend and f"{net} validation" in legend for net in nets)
+        assert panel.locator("path.js-line").count() >= 4  # training and validation, two nets, drawn
+    assert page.get_by_role("tab", name="plain-56").count() == 1  # every net's epoch table
+    assert "The lesson's example" in page.get_by_test_id("stMain").inner_text()
 
 
 def _rss_mb(pid: int) -> float:
@@ -44,7 +47,7 @@ def test_the_widgets_cannot_start_a_run_that_would_exhaust_the_server(browser, p
     """The issue's case: depth 110, width 4, 224 px, batch 16, 32 images, 1 epoch (about 28 GB for one step)."""
     before = _rss_mb(server["process"].pid)
     open_page(page, server["url"], "Training Lab")
-    page.get_by_role("button", name="Train").wait_for()
+    page.get_by_role("button", name="Train", exact=True).wait_for()
     depth = page.get_by_role("slider", name="Depth (6n+2 layers)")
     depth.focus()
     depth.press("End")  # the deepest: 110
@@ -59,7 +62,7 @@ def test_the_widgets_cannot_start_a_run_that_would_exhaust_the_server(browser, p
     # The last setting's refusal (reruns can lag a keystroke behind): batch 1 is still too much at 224 px.
     refusal = page.get_by_test_id("stAlert").filter(has_text="MB of memory and this server allows")
     refusal.filter(has_text="a Batch size of 1 and an Image size of at most").wait_for(timeout=60_000)
-    assert page.get_by_role("button", name="Train").is_disabled()
+    assert page.get_by_role("button", name="Train", exact=True).is_disabled()
     # another learner is still served, and the server did not grow
     other = browser.new_page(viewport={"width": 1400, "height": 1000})
     try:
