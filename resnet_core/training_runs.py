@@ -179,15 +179,18 @@ class RunManager:
         with self._lock:
             return [run for run in self._runs.values() if run.active]
 
-    def stop_all(self, why: str = "the server is shutting down") -> None:
-        """Stop every active run and wait for its process to end."""
+    def stop_all(self, why: str = "the server is shutting down", timeout: float = 5.0) -> None:
+        """Stop every active run and wait (up to ``timeout`` s) until each has ended and its process is gone."""
         runs = self.active_runs()
         for run in runs:
             run.stop(why)
+        deadline = time.monotonic() + timeout
         for run in runs:
             if run._process is not None:
                 with contextlib.suppress(subprocess.TimeoutExpired):
-                    run._process.wait(timeout=5)
+                    run._process.wait(timeout=max(0.0, deadline - time.monotonic()))
+            while run.active and time.monotonic() < deadline:
+                time.sleep(0.02)
 
     def _watch(self) -> None:
         """Once a second: stop runs past the wall-time limit and runs nobody has asked about."""

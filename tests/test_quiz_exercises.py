@@ -12,6 +12,7 @@ from torchvision.models.resnet import conv1x1
 
 from resnet_core.quiz_exercises import (
     BlockSpec,
+    SimpleResBlock,
     block_shortcut_params,
     explain_simple_res_block,
     predict_output,
@@ -94,6 +95,7 @@ def test_every_suggested_fix_runs_and_matches_torchvision(in_channels, out_chann
 def test_identity_runs_when_shapes_already_match():
     result = run_block(BlockSpec(64, 56, 64, 1, "identity"))
     assert result.ok
+    assert result.spec == BlockSpec(64, 56, 64, 1, "identity")
     assert result.shape("shortcut") == result.shape("input") == result.shape("add") == (1, 64, 56, 56)
 
 
@@ -315,3 +317,12 @@ def test_defaults_are_the_lessons_values():
     assert simple_res_block_code() == simple_res_block_code(0.0, 1.0, 1.0)
     assert explain_simple_res_block() == explain_simple_res_block(0.0, 1.0, 1.0)
     assert predict_output() == predict_output(0.0, 1.0, 1.0)
+    block = SimpleResBlock()
+    assert (block.conv.weight == 0).all() and (block.conv.bias == 1).all()
+    assert (block.conv.in_channels, block.conv.out_channels, block.conv.padding) == (3, 3, (1, 1))
+
+
+def test_prediction_records_the_values_it_ran_with():
+    result = predict_output(weight=0.25, bias=-2, input_value=1.5)
+    assert (result.weight, result.bias, result.input_value) == (0.25, -2.0, 1.5)
+    assert all(isinstance(v, float) for v in (result.weight, result.bias, result.input_value))

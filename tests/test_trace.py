@@ -64,6 +64,40 @@ def test_seed_preset_reproduces_the_lessons_data_flow_table():
     table = [(seed_shape(s.input_shape), seed_shape(s.output_shape)) for s in trace.stages]
     assert table == LESSON_TABLE
     assert [s.stage.title for s in trace.stages] == [s.title for s in STAGES]
+    # The lesson's stage 3 is one basic block, stage 4 two bottlenecks.
+    assert [b.kind for s in trace.stages for b in s.blocks] == ["BasicBlock", "Bottleneck", "Bottleneck"]
+
+
+def test_block_params_and_stats_are_those_of_the_block():
+    model, _, trace = _traced("resnet18", size=64)
+    modules = dict(model.named_modules())
+    for block in (b for s in trace.stages for b in s.blocks):
+        assert block.params == sum(p.numel() for p in modules[block.name].parameters())
+        assert block.stats.mean == pytest.approx(block.out.mean().item(), rel=1e-5, abs=1e-7)
+        assert block.stats.max == block.out.max().item()
+    assert all(type(s.macs) is int and all(type(b.macs) is int for b in s.blocks) for s in trace.stages)
+
+
+def test_a_model_in_training_mode_is_traced_in_evaluation_mode():
+    torch.manual_seed(0)
+    model = seed_resnet().train()
+    x = torch.randn(1, 3, 64, 64)
+    trace = Tracer(model, [])(x)
+    assert not model.training  # BatchNorm uses its running statistics, as for any prediction
+    with torch.inference_mode():
+        assert_close(trace.logits, model(x)[0])
+
+
+def test_costs_are_computed_once_for_the_usual_input_size(monkeypatch):
+    tracer = Tracer(seed_resnet().eval(), [])
+    assert tracer.input_size == 224
+    calls = []
+    original = Tracer._macs
+    monkeypatch.setattr(Tracer, "_macs", lambda self, shape: calls.append(shape) or original(self, shape))
+    tracer(torch.zeros(1, 3, 224, 224))
+    assert calls == []  # the page's 224 x 224 crop reuses the costs computed at construction
+    tracer(torch.zeros(1, 3, 64, 64))
+    assert calls == [(1, 3, 64, 64)]
 
 
 def test_stage_and_block_shapes_match_the_models_own_forward_pass(traced):
@@ -80,6 +114,7 @@ def test_stage_and_block_shapes_match_the_models_own_forward_pass(traced):
     traced_blocks = [b for s in trace.stages for b in s.blocks]
     assert [b.name for b in traced_blocks] == blocks
     assert all(b.output_shape == shapes[b.name] for b in traced_blocks)
+    assert [b.input_shape for b in traced_blocks] == [shapes["maxpool"]] + [shapes[n] for n in blocks[:-1]]
     for stage, following in zip(trace.stages, trace.stages[1:], strict=False):
         assert following.input_shape in (stage.output_shape, (stage.output_shape[0],))
 

@@ -28,7 +28,7 @@ def _plain(text: str) -> str:
 def shown_question(tab, pool):
     """The question on screen, found by its options (the engine's resolved questions are the reference)."""
     texts = tab.locator("[data-testid=stRadio]:visible label").all_inner_texts()
-    labels = tuple(_plain(t) for t in texts if re.match(r"^[A-Z]\. ", t.strip()))  # the options, not the group's label
+    labels = tuple(_plain(t) for t in texts if re.match(r"[A-F]\. ", t.strip()))  # not the radio's own label
     found = [q for q in pool if tuple(_plain(f"{letter(i)}. {o}") for i, o in enumerate(q.options)) == labels]
     assert len(found) == 1, labels
     return found[0]
