@@ -31,11 +31,13 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from resnet_core.training import PRESETS, steps_per_epoch
 from tests.e2e.conftest import CHROMIUM_ARGS, ROOT, _free_port, wait_healthy
 
 READY_TIMEOUT_MS = 240_000
+ONE_EPOCH = steps_per_epoch(next(iter(PRESETS.values())), next(iter(PRESETS.values())).train_size)
 HEADER = """# {day} · {machine} · {cores} cores · {sessions} sessions, {trainers} of them training
-# (Training Lab, its first preset, ResNet-56 against plain-56, cut to 1 epoch)
+# (Training Lab, its first preset, the degradation experiment's four nets, cut to 1 epoch)
 | wave | wall (s) | server CPU (s) | ready p50 (s) | ready p95 (s) | training p50 (s) | errors | upload re-sends \
 | training restarts | RSS after (MiB) | peak RSS (MiB) |
 | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"""
@@ -87,7 +89,7 @@ async def start_one_epoch(page) -> tuple[float, int]:
         start = time.perf_counter()
         await page.get_by_role("button", name="Train", exact=True).click()
         await page.get_by_text(re.compile(r"step \d+ of \d+")).first.wait_for()
-        if re.search(r"step \d+ of 15\b", await bar.inner_text()):  # 1 epoch of the preset: 480 // 32
+        if re.search(rf"step \d+ of {ONE_EPOCH}\b", await bar.inner_text()):  # 1 epoch of the first preset
             return start, retries
         await page.get_by_role("button", name="Stop", exact=True).click()
         await settle(page)
