@@ -16,6 +16,9 @@ import urllib.request
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# `streamlit run app.py` puts app.py's folder (the repository root) on sys.path, which is how
+# pages/navigation.py imports `pages.parts`; AppTest runs the page script from here, so do the same.
+sys.path.insert(0, str(ROOT))
 ENV = {**os.environ, "RESNET_TRACE_OFFLINE": "1"}
 
 
