@@ -127,7 +127,7 @@ def observation(
     if shallower is not None and abs(row.train_acc - shallower.train_acc) >= GAP:
         above = row.train_acc > shallower.train_acc
         notes.append(f"{_points(row.train_acc - shallower.train_acc)} {'above' if above else 'below'} {names[1]}")
-    text = "; ".join(notes) or "steady"
+    text = "; ".join(notes)  # never empty: every branch above the gaps adds a note
     return text[0].upper() + text[1:]
 
 

@@ -1,16 +1,25 @@
 """Every sentence the Training Lab writes about a run comes from the run's numbers: each rule, both ways."""
 
+import json
 import re
 
 import pytest
 
-from resnet_core.training import Record
+from resnet_core.training import Record, TrainConfig
 from resnet_core.training_report import (
     LESSON_EXAMPLE,
     degradation_verdict,
+    epoch_records,
     epoch_table,
     gradient_observation,
+    gradient_profile,
+    gradient_spread,
+    model_names,
+    net_label,
     observation,
+    records_to_csv,
+    records_to_json,
+    summary,
 )
 
 
@@ -123,3 +132,157 @@ def test_the_lessons_example_is_the_lessons_table():
     assert [row[:3] for row in LESSON_EXAMPLE] == [(1, 1.8, 0.35), (5, 1.2, 0.55), (10, 0.8, 0.70),
                                                    (15, 0.5, 0.82), (20, 0.35, 0.88)]
     assert all(not re.search(r"\d", row[3]) for row in LESSON_EXAMPLE)
+
+
+# ------------------------------------------------------------------------------------------------
+# Whole sentences, exactly, and each threshold at its own boundary
+
+
+def test_an_observation_joins_every_rule_that_applies_in_order():
+    text = observation(_epoch(acc=0.9, loss=0.5, val=0.5), _epoch(loss=1.0, acc=0.5), _epoch("plain", acc=0.3), 10,
+                       _epoch("resnet-20", acc=0.2), ("plain-56", "ResNet-20"))
+    assert text == ("Training loss falls 50%, training accuracy up 40 points; validation accuracy 40 points below "
+                    "training: memorising; 60 points ahead of plain-56; 70 points above ResNet-20")
+    first = "Learns first features: 50% training accuracy against 10% by chance"
+    assert observation(_epoch(acc=0.5), None, None, 10) == first
+    assert observation(_epoch(acc=0.3), None, _epoch("plain", acc=0.5), 10, _epoch("resnet-20", acc=0.6)) == (
+        "Learns first features: 30% training accuracy against 10% by chance; 20 points behind its twin; "
+        "30 points below the shallower net")
+
+
+def test_near_chance_the_loss_is_reported_only_when_it_rises():
+    near = "Training accuracy 12%, near chance (10%): nothing learned yet"
+    assert _say(0.12) == near[0].lower() + near[1:]
+    assert observation(_epoch(acc=0.12), _epoch(acc=0.11), None, 10) == near  # flat
+    assert observation(_epoch(acc=0.12, loss=0.5), _epoch(acc=0.11), None, 10) == near  # falling
+    rising = observation(_epoch(acc=0.12, loss=1.5), _epoch(acc=0.11), None, 10)
+    assert rising == near + "; training loss rose 50% since epoch 1"
+    # 0.15 < 0.1 + 0.05 in floating point
+    assert observation(_epoch(acc=0.15), None, None, 10).startswith("Training accuracy 15%, near chance")
+    assert observation(_epoch(acc=0.29), None, None, 4).startswith("Training accuracy 29%, near chance (25%)")
+    assert observation(_epoch(acc=0.3), None, None, 5).startswith("Learns first features: 30% training accuracy "
+                                                                  "against 20%")
+
+
+@pytest.mark.parametrize(
+    ("loss", "words"),
+    [(51.0, "training loss flat (within 2%) at 50% training accuracy: progress has slowed"),  # +2 % exactly: flat
+     (51.5, "training loss rose 3% since epoch 1"),
+     (49.0, "training loss falls 2%, training accuracy up 0 points"),  # -2 % exactly: falling
+     (49.5, "training loss flat (within 2%) at 50% training accuracy: progress has slowed")],
+)
+def test_the_loss_is_flat_within_2_percent_either_way(loss, words):
+    assert _say(0.5, loss, previous=_epoch(loss=50.0, acc=0.5)) == words
+
+
+def test_converged_from_95_percent_and_one_point_is_singular():
+    assert _say(0.95, 1.0, previous=_epoch(loss=1.0, acc=0.95)) == "converged: 95% training accuracy, loss flat"
+    assert _say(0.94, 1.0, previous=_epoch(loss=1.0, acc=0.94)).endswith("progress has slowed")
+    falls = "training loss falls 50%, training accuracy"
+    assert _say(0.51, 0.5, previous=_epoch(loss=1.0, acc=0.5)) == f"{falls} up 1 point"
+    assert _say(0.49, 0.5, previous=_epoch(loss=1.0, acc=0.5)) == f"{falls} down 1 point"
+
+
+def test_the_gaps_at_their_boundaries():
+    assert "memorising" not in _say(0.3, val=0.15)  # 15 points exactly: not more than 15
+    assert _say(0.3, val=0.14).endswith("validation accuracy 16 points below training: memorising")
+    assert _say(0.2, twin=_epoch("plain", acc=0.1)).endswith("; 10 points ahead of plain-56")  # 10 points exactly
+    assert _say(0.2, shallower=_epoch("resnet-20", acc=0.1)).endswith("; 10 points above ResNet-20")
+    first = "learns first features: 50% training accuracy against 10% by chance"
+    assert _say(0.5, twin=_epoch("plain", acc=0.5)) == first
+
+
+def test_the_table_names_twins_by_depth_and_the_shallower_net_of_the_same_kind():
+    records = [_epoch("plain", 1, 2.0, 0.3, 0.25), _epoch("resnet", 1, 1.5, 0.5, 0.4),
+               _epoch("plain", 2, 1.5, 0.45, None), _epoch("resnet", 2, 1.0004, 0.8, 0.5)]
+    assert epoch_table(records, "resnet", 10, 56) == [
+        {"Epoch": 1, "Training loss ↓": 1.5, "Training accuracy ↑": 0.5, "Validation accuracy ↑": 0.4,
+         "Observation": "Learns first features: 50% training accuracy against 10% by chance; "
+                        "20 points ahead of plain-56"},
+        {"Epoch": 2, "Training loss ↓": 1.0, "Training accuracy ↑": 0.8, "Validation accuracy ↑": 0.5,
+         "Observation": "Training loss falls 33%, training accuracy up 30 points; validation accuracy 30 points "
+                        "below training: memorising; 35 points ahead of plain-56"},
+    ]
+    plain = epoch_table(records, "plain", 10)
+    assert plain[1]["Validation accuracy ↑"] is None
+    assert plain[1]["Observation"].endswith("35 points behind ResNet")
+    four = [_epoch(k, 1, 1.0, a) for k, a in (("plain-20", 0.6), ("plain-56", 0.3), ("plain-110", 0.18),
+                                                ("resnet-56", 0.7))]
+    assert epoch_table(four, "plain-110", 10)[0]["Observation"].endswith("12 points below plain-56")
+    assert epoch_table(four, "plain-56", 10)[0]["Observation"].endswith(
+        "40 points behind ResNet-56; 30 points below plain-20")
+    assert epoch_table(four, "plain-20", 10)[0]["Observation"] == (
+        "Learns first features: 60% training accuracy against 10% by chance")  # no ResNet-20 in this run
+    assert net_label("resnet-56") == "ResNet-56" and net_label("resnet") == "ResNet"
+    assert net_label("plain", 20) == "plain-20"
+    assert net_label("plain-20", 56) == "plain-20"
+
+
+def test_verdicts_exactly():
+    assert degradation_verdict(_finals(plain_20=0.40, plain_56=0.16, resnet_20=0.6, resnet_56=0.62), 10) == [
+        "plain-56 ended 24 points below plain-20 in training accuracy: the deeper plain net is the harder one to "
+        "optimise, the degradation problem.",
+        "ResNet-56 ended 2 points above ResNet-20 in training accuracy: with skip connections the deeper net did "
+        "not degrade.",
+        "At the same depth, ResNet-56 ended 46 points ahead of plain-56.",
+    ]
+    assert degradation_verdict(_finals(plain_20=0.2, plain_56=0.1, resnet_20=0.16, resnet_56=0.11), 10) == [
+        "plain-56 ended 10 points below plain-20 in training accuracy: the deeper plain net is the harder one to "
+        "optimise, the degradation problem (in this short run plain-56 barely left chance; in the paper's 64,000 "
+        "iterations it trains, to a higher error than plain-20).",  # 10 points exactly
+        "ResNet-56 ended 5 points below ResNet-20 in training accuracy: with skip connections the deeper net did "
+        "not degrade.",  # 5 points exactly
+    ]  # the deep pair (11 % and 10 %) has not left chance: no sentence
+    assert degradation_verdict(_finals(plain_20=0.5, plain_56=0.45, resnet_20=0.6, resnet_56=0.3), 10) == [
+        "plain-56 and plain-20 ended within 10 points of each other in training accuracy.",
+        "ResNet-56 ended 30 points below ResNet-20 in training accuracy: the deeper ResNet is behind in this run.",
+        "At the same depth, ResNet-56 ended 15 points behind plain-56.",
+    ]
+
+
+def test_verdicts_need_two_depths_of_a_kind_and_use_the_deepest_pair():
+    assert degradation_verdict([_epoch("resnet", 1, 1.0, 0.9), _epoch("plain", 1, 1.0, 0.2)], 10) == []
+    said = degradation_verdict(_finals(plain_20=0.5, plain_110=0.3, resnet_110=0.62), 10)
+    assert said == ["plain-110 ended 20 points below plain-20 in training accuracy: the deeper plain net is the harder "
+                    "one to optimise, the degradation problem.",
+                    "At the same depth, ResNet-110 ended 32 points ahead of plain-110."]
+    rows = [_epoch("plain-20", 1, 1.0, 0.1), _epoch("plain-20", 2, 1.0, 0.5), _epoch("plain-56", 2, 1.0, 0.2)]
+    assert degradation_verdict(rows, 10)[0].startswith("plain-56 ended 30 points below plain-20")  # final epochs
+
+
+def test_gradient_sentence_exactly_for_every_net_with_block_input_norms():
+    records = [_with_input_grads("plain", {"a": 2.0, "b": 1.0}), _with_input_grads("resnet", {"a": 1.0}),
+               _with_input_grads("plain", {"a": 6.0, "b": 2.0}), _with_input_grads("resnet", None)]
+    assert gradient_observation(records, 56) == (
+        "From the last residual block's input back to the first's, |∂L/∂x| changes: in plain-56 it grows 3.0×.")
+    assert gradient_observation([_with_input_grads("resnet", {"a": 1.0, "b": 0.0})]) == ""  # no last norm
+    assert gradient_observation([_with_input_grads("resnet-20", {"a": 100.0, "b": 1.0}),
+                                 _with_input_grads("plain-20", {"a": 0.01, "b": 1.0})]) == (
+        "From the last residual block's input back to the first's, |∂L/∂x| changes: in ResNet-20 it grows 100×: "
+        "it explodes; in plain-20 it shrinks 100×: it vanishes.")
+    assert gradient_spread(records, "plain") == 3.0 and gradient_spread(records, "resnet") is None
+    assert gradient_profile(records, "plain") == {"a": 6.0, "b": 2.0}
+    weights = [Record("step", "plain", 1, 1, 1.0, 0.5, 0.1, 1.0, 1.0, grad_norms={"conv1": 0.2})]
+    assert gradient_profile(weights, "plain", "grad_norms") == {"conv1": 0.2}
+    assert gradient_profile(weights, "plain") == {}
+
+
+def test_summary_csv_and_json_exactly():
+    records = [_epoch("plain", 1, 2.0, 0.3, 0.25), _epoch("resnet", 1, 1.5, 0.5, 0.4),
+               _with_input_grads("plain", {"layer1.0": 2.0}), _epoch("plain", 2, 1.5, 0.45, 0.3)]
+    assert summary(records, 12.345, {"plain": 5, "resnet": 6}) == {"summary": {
+        "plain": {"final_train_acc": 0.45, "final_val_acc": 0.3, "params": 5},
+        "resnet": {"final_train_acc": 0.5, "final_val_acc": 0.4, "params": 6}, "seconds": 12.35}}
+    assert summary([_with_input_grads("plain", None)], 1.0) == {"summary": {"seconds": 1.0}}
+    records[2].grad_norms = {"conv1": 0.5}
+    assert records_to_csv(records[1:3]).splitlines() == [
+        "kind,model,step,epoch,train_loss,train_acc,val_loss,val_acc,lr,samples_per_s,seconds,grad:conv1,"
+        "input_grad:layer1.0",
+        "epoch,resnet,10,1,1.5,0.5,1.0,0.4,0.1,100.0,1.0,,",
+        "step,plain,1,1,1.0,0.5,,,0.1,1.0,1.0,0.5,2.0",
+    ]
+    document = json.loads(records_to_json(records[:1], TrainConfig(depth=8)))
+    assert document["config"]["depth"] == 8 and document["records"] == [records[0].to_dict()]
+    assert json.loads(records_to_json(records[:1])) == {"records": [records[0].to_dict()]}
+    assert model_names(records) == ["plain", "resnet"]
+    assert epoch_records(records, "plain") == [records[0], records[3]]
