@@ -628,5 +628,5 @@ def load_weights(model: nn.Module, path: str | Path) -> nn.Module:
         what = ("lacks" if missing else "has an unexpected" if unexpected else "has a differently shaped")
         count = len(missing) + len(unexpected) + len(wrong)
         raise UserError(f"{path} does not fit this model: it {what} weight {key} ({count} mismatches in all)")
-    model.load_state_dict({key: value.to(reference[key].dtype) for key, value in state.items()})
+    model.load_state_dict(state)  # copies into the model's own tensors, fp16 into fp32 included
     return model

@@ -74,19 +74,32 @@ def net_label(key: str, depth: int | None = None) -> str:
     return key.replace("resnet", "ResNet")
 
 
+def _depth(key: str) -> int | None:
+    """The depth in a degradation key (56 for ``plain-56``); None for the twins' ``resnet`` and ``plain``."""
+    depth = key.partition("-")[2]
+    return int(depth) if depth.isdigit() else None
+
+
 def _shallower(key: str, keys: Iterable[str]) -> str | None:
-    """The key of the shallower net of the same kind (``plain-20`` for ``plain-56``), if the run has one."""
-    kind, _, depth = key.partition("-")
-    if not depth.isdigit():
+    """The key of the next shallower net of the same kind (``plain-20`` for ``plain-56``), if the run has one."""
+    depth = _depth(key)
+    if depth is None:
         return None
-    others = [k for k in keys if k.startswith(kind + "-") and k.partition("-")[2].isdigit()]
-    shallower = [k for k in others if int(k.partition("-")[2]) < int(depth)]
-    return max(shallower, key=lambda k: int(k.partition("-")[2]), default=None)
+    kind = key.partition("-")[0]
+    shallower = [d for k in keys if k.startswith(kind + "-") and (d := _depth(k)) is not None and d < depth]
+    return f"{kind}-{max(shallower)}" if shallower else None
 
 
 def _points(fraction: float) -> str:
     points = round(abs(fraction) * 100)
     return f"{points} point{'' if points == 1 else 's'}"
+
+
+def _relative(gap: float, more: str, less: str) -> str:
+    """``gap`` in words: "3 points above", "3 points below", or "level with" when it rounds to 0 points."""
+    if round(abs(gap) * 100) == 0:
+        return "level with"
+    return f"{_points(gap)} {more if gap > 0 else less}"
 
 
 def observation(
@@ -134,20 +147,22 @@ def observation(
 def epoch_table(records: list[Record], model: str, num_classes: int, depth: int | None = None) -> list[dict]:
     """Every epoch of ``model``: Epoch, Training loss, Training accuracy, Validation accuracy, Observation."""
     rows = epoch_records(records, model)
-    keys = model_names(records)
-    twin_key = twin_of(model) if model in ("resnet", "plain") or "-" in model else None
-    twins = {r.epoch: r for r in epoch_records(records, twin_key)} if twin_key in keys else {}
-    shallower_key = _shallower(model, keys)
-    shallower = {r.epoch: r for r in epoch_records(records, shallower_key)} if shallower_key else {}
-    names = (net_label(twin_key, depth) if twin_key else "its twin",
-             net_label(shallower_key) if shallower_key else "the shallower net")
+    twin_key = twin_of(model)  # every model key has a twin name; the run may not have trained it
+    twins = {r.epoch: r for r in epoch_records(records, twin_key)}
+    shallower_key = _shallower(model, model_names(records)) or ""  # "": no records, no comparison
+    shallower = {r.epoch: r for r in epoch_records(records, shallower_key)}
+    names = (net_label(twin_key, depth), net_label(shallower_key))
+    epoch, loss, accuracy, validation, note = TABLE_COLUMNS
     table = []
     for index, row in enumerate(rows):
         previous = rows[index - 1] if index else None
-        text = observation(row, previous, twins.get(row.epoch), num_classes, shallower.get(row.epoch), names)
-        values = (row.epoch, round(row.train_loss, 3), round(row.train_acc, 3),
-                  None if row.val_acc is None else round(row.val_acc, 3), text)
-        table.append(dict(zip(TABLE_COLUMNS, values, strict=True)))
+        table.append({
+            epoch: row.epoch,
+            loss: round(row.train_loss, 3),
+            accuracy: round(row.train_acc, 3),
+            validation: None if row.val_acc is None else round(row.val_acc, 3),
+            note: observation(row, previous, twins.get(row.epoch), num_classes, shallower.get(row.epoch), names),
+        })
     return table
 
 
@@ -159,12 +174,15 @@ def degradation_verdict(records: list[Record], num_classes: int) -> list[str]:
     ResNet ahead of its plain twin? Only the comparisons the run has nets for.
     """
     final = {key: rows[-1] for key in model_names(records) if (rows := epoch_records(records, key))}
+    depths = sorted({d for key in final if (d := _depth(key)) is not None})
+    if not depths:  # the twins experiment: one depth, keys without one
+        return []
+    low, high = depths[0], depths[-1]
     sentences = []
     for kind in ("plain", "resnet"):
-        keys = sorted((k for k in final if k.startswith(kind + "-")), key=lambda k: int(k.partition("-")[2]))
-        if len(keys) < 2:
+        shallow, deep = f"{kind}-{low}", f"{kind}-{high}"
+        if low == high or shallow not in final or deep not in final:
             continue
-        shallow, deep = keys[0], keys[-1]
         gap = final[deep].train_acc - final[shallow].train_acc
         a, b = net_label(deep), net_label(shallow)
         if max(final[deep].train_acc, final[shallow].train_acc) < 1 / num_classes + NEAR_CHANCE:
@@ -182,19 +200,17 @@ def degradation_verdict(records: list[Record], num_classes: int) -> list[str]:
             else:
                 text = f"{a} and {b} ended within {_points(GAP)} of each other in training accuracy"
         elif gap >= -SAME_DEPTH_BUDGET:
-            where = f"{_points(gap)} below" if gap < 0 else f"{_points(gap)} above"
+            where = _relative(gap, "above", "below")
             text = f"{a} ended {where} {b} in training accuracy: with skip connections the deeper net did not degrade"
         else:
             text = f"{a} ended {_points(gap)} below {b} in training accuracy: the deeper ResNet is behind in this run"
         sentences.append(text + ".")
-    deep = max((k for k in final if "-" in k), key=lambda k: int(k.partition("-")[2]), default=None)
-    if deep is not None and twin_of(deep) in final:
-        resnet, plain = (deep, twin_of(deep)) if deep.startswith("resnet") else (twin_of(deep), deep)
+    resnet, plain = f"resnet-{high}", f"plain-{high}"
+    if resnet in final and plain in final:
         gap = final[resnet].train_acc - final[plain].train_acc
-        if max(final[resnet].train_acc, final[plain].train_acc) < 1 / num_classes + NEAR_CHANCE:
-            return sentences
-        side = "ahead of" if gap >= 0 else "behind"
-        sentences.append(f"At the same depth, {net_label(resnet)} ended {_points(gap)} {side} {net_label(plain)}.")
+        if max(final[resnet].train_acc, final[plain].train_acc) >= 1 / num_classes + NEAR_CHANCE:
+            side = _relative(gap, "ahead of", "behind")
+            sentences.append(f"At the same depth, {net_label(resnet)} ended {side} {net_label(plain)}.")
     return sentences
 
 
@@ -269,12 +285,12 @@ def records_to_csv(records: Iterable[Record]) -> str:
     writer.writerow([*_CSV_FIELDS, *(f"grad:{layer}" for layer in layers), *(f"input_grad:{b}" for b in blocks)])
     for record in records:
         norms, inputs = record.grad_norms or {}, record.input_grad_norms or {}
-        values = [getattr(record, name) for name in _CSV_FIELDS]
+        # csv writes None as an empty field: no value, no text
         writer.writerow(
             [
-                *("" if v is None else v for v in values),
-                *(norms.get(layer, "") for layer in layers),
-                *(inputs.get(block, "") for block in blocks),
+                *(getattr(record, name) for name in _CSV_FIELDS),
+                *(norms.get(layer) for layer in layers),
+                *(inputs.get(block) for block in blocks),
             ]
         )
     return out.getvalue()

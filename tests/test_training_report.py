@@ -8,6 +8,7 @@ import pytest
 from resnet_core.training import Record, TrainConfig
 from resnet_core.training_report import (
     LESSON_EXAMPLE,
+    NEAR_CHANCE,
     degradation_verdict,
     epoch_records,
     epoch_table,
@@ -286,3 +287,76 @@ def test_summary_csv_and_json_exactly():
     assert json.loads(records_to_json(records[:1])) == {"records": [records[0].to_dict()]}
     assert model_names(records) == ["plain", "resnet"]
     assert epoch_records(records, "plain") == [records[0], records[3]]
+
+
+AT_CHANCE_EDGE = 1 / 10 + NEAR_CHANCE  # the first training accuracy that is no longer "near chance" (10 classes)
+
+
+def test_exactly_5_points_above_chance_has_left_chance():
+    assert _say(AT_CHANCE_EDGE).startswith("learns first features: 15%")
+    said = degradation_verdict(_finals(plain_20=0.1, plain_56=AT_CHANCE_EDGE, resnet_20=0.1, resnet_56=0.1), 10)
+    assert said == ["plain-56 and plain-20 ended within 10 points of each other in training accuracy.",
+                    "Neither ResNet-20 nor ResNet-56 has left chance yet: too early to compare.",
+                    "At the same depth, ResNet-56 ended 5 points behind plain-56."]
+    said = degradation_verdict(_finals(plain_20=0.3, plain_56=AT_CHANCE_EDGE, resnet_20=0.5, resnet_56=0.5), 10)
+    assert "barely left chance" not in said[0] and said[0].startswith("plain-56 ended 15 points below plain-20")
+
+
+def test_a_loss_below_one_is_compared_relative_to_itself():
+    falls = "training loss falls 50%, training accuracy up 10 points"
+    assert _say(0.6, 0.1, previous=_epoch(loss=0.2, acc=0.5)) == falls
+    assert _say(0.6, 0.1, previous=_epoch(loss=0.0, acc=0.5)).startswith("training loss rose")  # from zero: no crash
+
+
+def test_a_shallower_net_within_10_points_is_not_mentioned():
+    assert "ResNet-20" not in _say(0.5, shallower=_epoch("resnet-20", acc=0.45))
+    assert "plain-56" not in _say(0.5, twin=_epoch("plain", acc=0.45))
+
+
+def test_table_values_are_rounded_to_three_decimals():
+    row = epoch_table([_epoch("resnet", 1, 1.23456, 0.80049, 0.40049)], "resnet", 10)[0]
+    assert (row["Training loss ↓"], row["Training accuracy ↑"], row["Validation accuracy ↑"]) == (1.235, 0.8, 0.4)
+
+
+def test_the_shallower_net_is_the_next_shallower_of_the_same_kind_by_depth():
+    records = [_epoch(k, 1, 1.0, a) for k, a in (("plain-8", 0.9), ("plain-20", 0.7), ("resnet-32", 0.3),
+                                                ("plain-56", 0.5))]
+    assert epoch_table(records, "plain-56", 10)[0]["Observation"].endswith("20 points below plain-20")  # not plain-8
+    assert epoch_table(records, "plain-8", 10)[0]["Observation"] == (
+        "Learns first features: 90% training accuracy against 10% by chance")  # nothing shallower
+
+
+def test_verdicts_compare_the_shallowest_and_deepest_nets_by_depth():
+    said = degradation_verdict(_finals(plain_8=0.6, plain_14=0.3, resnet_8=0.7, resnet_14=0.72), 10)
+    assert said == [
+        "plain-14 ended 30 points below plain-8 in training accuracy: the deeper plain net is the harder one to "
+        "optimise, the degradation problem.",
+        "ResNet-14 ended 2 points above ResNet-8 in training accuracy: with skip connections the deeper net did "
+        "not degrade.",
+        "At the same depth, ResNet-14 ended 42 points ahead of plain-14.",
+    ]
+    said = degradation_verdict(_finals(plain_20=0.6, plain_56=0.2, plain_110=0.4), 10)
+    assert said == ["plain-110 ended 20 points below plain-20 in training accuracy: the deeper plain net is the "
+                    "harder one to optimise, the degradation problem."]
+    said = degradation_verdict(_finals(plain_56=0.3, resnet_20=0.6, resnet_56=0.6), 10)  # one plain net only
+    assert said == ["ResNet-56 ended level with ResNet-20 in training accuracy: with skip connections the deeper "
+                    "net did not degrade.",
+                    "At the same depth, ResNet-56 ended 30 points ahead of plain-56."]
+    said = degradation_verdict(_finals(plain_20=0.1, plain_56=0.2, resnet_56=0.2), 10)  # 10 points exactly
+    assert said == ["plain-56 ended 10 points above plain-20 in training accuracy: no degradation in this run.",
+                    "At the same depth, ResNet-56 ended level with plain-56."]
+    said = degradation_verdict(_finals(plain_56=0.12, resnet_56=0.2), 10)
+    assert said == ["At the same depth, ResNet-56 ended 8 points ahead of plain-56."]
+    assert degradation_verdict(_finals(plain_56=0.1, resnet_56=0.1), 10) == []  # neither has left chance
+
+
+def test_the_spread_is_first_over_last_and_one_times_grows():
+    assert gradient_spread([_with_input_grads("plain", {"a": 1.0, "b": 0.0, "c": 2.0})], "plain") == 0.5
+    for first, words in ((1.0, "grows 1.0×"), (1.5, "grows 1.5×")):
+        records = [_with_input_grads("resnet", None), _with_input_grads("plain", {"a": first, "b": 1.0})]
+        assert gradient_observation(records) == (
+            f"From the last residual block's input back to the first's, |∂L/∂x| changes: in plain it {words}.")
+
+
+def test_the_json_document_is_indented_one_space():
+    assert records_to_json([_epoch()]).splitlines()[:3] == ["{", ' "records": [', "  {"]

@@ -3,6 +3,7 @@
     python tools/mutation.py                  # mutmut run, then the table
     python tools/mutation.py --table          # the table of the last run only
     python tools/mutation.py --max-children 1 # fewer parallel workers on a shared machine
+    python tools/mutation.py training training_report  # only these modules (resnet_core.<name>)
 
 Which modules and which tests: pyproject.toml [tool.mutmut] (``only_mutate``,
 ``pytest_add_cli_args_test_selection``). Survivors judged equivalent (no test could tell them
@@ -49,12 +50,18 @@ def results(module: str) -> dict[str, int | None]:
     return json.loads(meta.read_text())["exit_code_by_key"]
 
 
-def table() -> tuple[str, list[str]]:
-    """The README table, and the survivors not judged equivalent (and stale entries of the equivalent list)."""
+def table(only: list[str] | None = None) -> tuple[str, list[str]]:
+    """The README table, and the survivors not judged equivalent (and stale entries of the equivalent list).
+
+    ``only``: the module names (``training``) to report; all of pyproject's by default.
+    """
     judged = equivalent()
     rows = ["| module | mutants | killed | survived | equivalent | score |", "| --- | --- | --- | --- | --- | --- |"]
     problems, seen = [], set()
-    for module in modules():
+    chosen = [m for m in modules() if not only or Path(m).stem in only]
+    prefixes = tuple(f"resnet_core.{Path(m).stem}." for m in chosen)
+    judged = {name: why for name, why in judged.items() if name.startswith(prefixes)}
+    for module in chosen:
         codes = results(module)
         counts = Counter()
         for name, code in codes.items():
@@ -80,12 +87,18 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="only print the table of the last run")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("modules", nargs="*", help="module names to mutate (default: all of pyproject's)")
     args = parser.parse_args()
+    known = [Path(m).stem for m in modules()]
+    unknown = [m for m in args.modules if m not in known]
+    if unknown:
+        parser.error(f"not in pyproject's only_mutate: {', '.join(unknown)} (choose from {', '.join(known)})")
     if not args.table:
         env = {**os.environ, "RESNET_TRACE_OFFLINE": "1"}
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
+        command += [f"resnet_core.{m}.*" for m in args.modules]  # mutmut's own filter (fnmatch on mutant names)
         subprocess.run(command, cwd=ROOT, env=env, check=True)
-    rows, problems = table()
+    rows, problems = table(args.modules)
     print(rows)
     for problem in problems:
         print(problem)
