@@ -435,7 +435,7 @@ def _step(
         logits = model(x)
     loss = F.cross_entropy(logits, y)
     check_stop(stop)
-    optimizer.zero_grad(set_to_none=True)
+    optimizer.zero_grad()  # set_to_none, torch's default
     loss.backward()
     check_stop(stop)
     norms = gradient_norms(model) if want_norms else None

@@ -1,13 +1,16 @@
 """Shared test settings: offline, small thread pools, repo root importable."""
 
+import json
 import os
+from pathlib import Path
 
 # Tests never touch the network: the weights module skips its download probe.
 os.environ.setdefault("RESNET_TRACE_OFFLINE", "1")
 
 import torch
 
-torch.set_num_threads(min(2, os.cpu_count() or 1))
+# Under mutmut two workers share the cores: one thread each.
+torch.set_num_threads(1 if "MUTANT_UNDER_TEST" in os.environ else min(2, os.cpu_count() or 1))
 
 
 def shared(fixture_name: str, config) -> str:
@@ -17,3 +20,17 @@ def shared(fixture_name: str, config) -> str:
     did, so a mutant would run against that test alone (tools/mutation.py).
     """
     return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """Under mutmut, run a mutant's tests fastest first: it stops at the first failure (``-x``).
+
+    mutmut hands each mutant the tests that call the mutated function in no particular order, so a
+    mutant that a 0.1 s test kills could first wait for a 5 s training test. It runs in ``mutants/``,
+    where its stats file holds every test's measured duration.
+    """
+    stats = Path("mutmut-stats.json")
+    if not os.environ.get("MUTANT_UNDER_TEST") or not stats.is_file():
+        return
+    duration = json.loads(stats.read_text()).get("duration_by_test", {})
+    items.sort(key=lambda item: duration.get(item.nodeid, float("inf")))

@@ -345,6 +345,10 @@ def test_verdicts_compare_the_shallowest_and_deepest_nets_by_depth():
     said = degradation_verdict(_finals(plain_20=0.1, plain_56=0.2, resnet_56=0.2), 10)  # 10 points exactly
     assert said == ["plain-56 ended 10 points above plain-20 in training accuracy: no degradation in this run.",
                     "At the same depth, ResNet-56 ended level with plain-56."]
+    said = degradation_verdict(_finals(plain_56=0.6, resnet_56=0.60497), 10)  # 0.497 points: rounds to 0
+    assert said == ["At the same depth, ResNet-56 ended level with plain-56."]
+    said = degradation_verdict(_finals(plain_56=0.6, resnet_56=0.6051), 10)
+    assert said == ["At the same depth, ResNet-56 ended 1 point ahead of plain-56."]
     said = degradation_verdict(_finals(plain_56=0.12, resnet_56=0.2), 10)
     assert said == ["At the same depth, ResNet-56 ended 8 points ahead of plain-56."]
     assert degradation_verdict(_finals(plain_56=0.1, resnet_56=0.1), 10) == []  # neither has left chance

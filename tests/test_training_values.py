@@ -7,18 +7,22 @@ ResNet ahead of its plain twin on a config small enough for every CI run.
 """
 
 import os
+import threading
+import time
 from dataclasses import fields, replace
+from pathlib import Path
 
 import pytest
 import torch
 from torch import nn
 
-from resnet_core.data import shapes_split, to_input
-from resnet_core.errors import UserError
-from resnet_core.models import count_params
+from resnet_core.data import DatasetUnavailable, shapes_split, to_input
+from resnet_core.errors import Interrupted, UserError
+from resnet_core.models import count_params, residual_blocks
 from resnet_core.training import (
     TrainConfig,
     _optimizer,
+    _step,
     build_models,
     build_nets_on_meta,
     evaluate,
@@ -73,12 +77,15 @@ def test_learning_rate_boundaries():
     assert learning_rate(config, 4, 10) == pytest.approx(0.1)  # cos(0): the peak again
     assert learning_rate(config, 7, 10) == pytest.approx(0.05)  # half way through the decay
     assert learning_rate(config, 10, 10) == pytest.approx(0.0, abs=1e-12)  # zero at the end
+    short = replace(config, warmup_steps=1)
+    assert [learning_rate(short, s, 2) for s in range(3)] == pytest.approx([0.1, 0.1, 0.0], abs=1e-12)
 
 
 def test_steps_count_full_batches_and_steps_override_epochs():
     assert steps_per_epoch(replace(TINY, batch_size=16), 64) == 4
     assert steps_per_epoch(replace(TINY, batch_size=16), 79) == 4  # the partial batch is dropped
     assert steps_per_epoch(replace(TINY, batch_size=16), 80) == 5
+    assert steps_per_epoch(replace(TINY, batch_size=64), 64) == 1  # one batch is the whole set
     assert total_steps(replace(TINY, epochs=3), 64) == 12
     assert total_steps(replace(TINY, epochs=3, steps=5), 64) == 5
 
@@ -94,7 +101,9 @@ def _data(config: TrainConfig):
 
 def test_epoch_records_are_the_means_of_their_steps_and_the_last_epoch_may_be_partial():
     config = replace(TINY, steps=7, warmup_steps=2)  # 4 steps per epoch: epochs of 4 and 3 steps
+    started = time.perf_counter()
     records = list(train(config, data=_data(config)))
+    elapsed = time.perf_counter() - started
     total = 7
     for name in ("resnet", "plain"):
         steps = [r for r in records if r.model == name and r.kind == "step"]
@@ -107,9 +116,12 @@ def test_epoch_records_are_the_means_of_their_steps_and_the_last_epoch_may_be_pa
             assert epoch.train_loss == pytest.approx(sum(r.train_loss for r in rows) / len(rows), rel=1e-9)
             assert epoch.train_acc == pytest.approx(sum(r.train_acc for r in rows) / len(rows), rel=1e-9)
             assert epoch.lr == rows[-1].lr
-        assert all(r.samples_per_s > 0 for r in records if r.model == name)
+        # images per second of the work timed: every step of 16 images takes under 16 s, and on a tiny net
+        # most steps and validations of 20 images take well under a second (the first step is the slowest)
+        assert all(r.samples_per_s > 1 for r in steps + epochs)
+        assert max(r.samples_per_s for r in steps) > 16 and max(r.samples_per_s for r in epochs) > 20
     seconds = [r.seconds for r in records]
-    assert seconds == sorted(seconds) and seconds[0] > 0
+    assert seconds == sorted(seconds) and seconds[0] > 0 and seconds[-1] <= elapsed
 
 
 def test_gradient_norms_are_recorded_every_grad_every_steps_and_at_the_last():
@@ -117,11 +129,13 @@ def test_gradient_norms_are_recorded_every_grad_every_steps_and_at_the_last():
     steps = [r for r in train(config, data=_data(config)) if r.kind == "step"]
     assert [r.step for r in steps if r.grad_norms] == [1, 4, 5]
     assert [r.step for r in steps if r.input_grad_norms] == [1, 4, 5]
+    assert all(r.grad_norms is None and r.input_grad_norms is None for r in steps if r.step in (2, 3))  # null
 
 
 def test_the_first_step_reports_the_loss_and_accuracy_of_the_starting_weights_on_the_first_batch():
     config = replace(TINY, steps=1)
-    train_split, val_split = _data(config)
+    val_split = _data(config)[1]
+    train_split = shapes_split(64, 24, config.seed, "train")  # stored at 24 px: each batch is resized to 16
     models = build_models(config, 10)
     first = {}
     index = torch.randperm(len(train_split), generator=torch.Generator().manual_seed(config.seed))[:16]
@@ -140,7 +154,8 @@ def test_the_first_step_reports_the_loss_and_accuracy_of_the_starting_weights_on
 
 def test_validation_scores_are_one_cross_entropy_over_the_whole_split():
     config = replace(TINY, steps=2, val_size=21, batch_size=8)  # 21 = 8 + 8 + 5: a partial last batch
-    train_split, val_split = _data(config)
+    train_split = _data(config)[0]
+    val_split = shapes_split(21, 24, config.seed, "val")  # stored at 24 px: validation resizes to 16 as training does
     models = build_models(config, 10)
     records = [r for r in train(config, models=models, data=(train_split, val_split)) if r.kind == "epoch"]
     x, y = to_input(val_split.images, 16), val_split.labels
@@ -417,3 +432,100 @@ def test_budget_nets_on_the_meta_device_are_the_runs_own_nets():
         assert all(p.device.type == "meta" for p in model.parameters())
         assert count_params(model) == count_params(real[key]), key
     assert count_params(meta["resnet-14"]) > count_params(meta["plain-14"])  # option B: the projections
+
+
+def test_fresh_data_starts_from_the_given_split_and_draws_the_next_pictures_after_it():
+    config = replace(TINY, compare=False, train_size=32, epochs=2, fresh_data=True)
+    given = shapes_split(32, 16, seed=7, split="train")  # not what the config's seed would draw
+    model = build_models(config, 10)["resnet"]
+    seen = []
+    model.register_forward_pre_hook(lambda m, args: seen.append(args[0].clone()) if m.training else None)
+    list(train(config, models={"resnet": model}, data=(given, _data(config)[1])))
+    pictures = to_input(given.images, 16)
+    assert all(any(torch.equal(a, b) for b in pictures) for a in torch.cat(seen[:2]))  # epoch 1: the given split
+    drawn = to_input(shapes_split(32, 16, config.seed, "train", start=32).images, 16)
+    assert all(any(torch.equal(a, b) for b in drawn) for a in torch.cat(seen[2:]))  # epoch 2: samples 32-63
+
+
+def test_stop_ends_the_drawing_of_the_next_epochs_pictures(monkeypatch):
+    import resnet_core.training as training
+
+    stop, interrupted = threading.Event(), []
+    real = training.shapes_split
+
+    def set_stop_then_draw(*args, **kwargs):
+        stop.set()  # as if Stop were pressed while epoch 2's pictures are drawn
+        try:
+            return real(*args, **kwargs)
+        except Interrupted:
+            interrupted.append(True)
+            raise
+
+    monkeypatch.setattr(training, "shapes_split", set_stop_then_draw)
+    config = replace(TINY, compare=False, train_size=32, epochs=2, fresh_data=True)
+    records = list(train(config, stop=stop, data=_data(config)))
+    assert interrupted == [True] and max(r.epoch for r in records) == 1
+
+
+def test_a_step_checks_stop_before_backward_and_before_the_update():
+    config = replace(TINY, compare=False)
+    x, y = to_input(_data(config)[0].images[:16], 16), _data(config)[0].labels[:16]
+    model = build_models(config, 10)["resnet"]
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(Interrupted):
+        _step(model, _optimizer(config, model), x, y, False, stop)
+    assert all(p.grad is None for p in model.parameters())  # stopped before backward
+    stop.clear()
+    before = {k: v.clone() for k, v in model.state_dict().items() if v.is_floating_point()}
+    model.conv1.weight.register_hook(lambda grad: stop.set())  # Stop pressed during backward
+    with pytest.raises(Interrupted):
+        _step(model, _optimizer(config, model), x, y, False, stop)
+    assert model.conv1.weight.grad is not None  # backward ran ...
+    assert all(torch.equal(model.state_dict()[k], v) for k, v in before.items() if "running" not in k)  # ... no update
+
+
+def test_each_update_uses_the_scheduled_learning_rate():
+    # plain SGD (no momentum, no decay): the first update is exactly w - lr_0 * dL/dw, with lr_0 = lr / 4
+    config = replace(TINY, compare=False, steps=1, optimizer="sgd", lr=0.5, momentum=0.0, weight_decay=0.0,
+                     warmup_steps=4)
+    train_split, val_split = _data(config)
+    model = build_models(config, 10)["resnet"]
+    reference = build_models(config, 10)["resnet"]
+    index = torch.randperm(len(train_split), generator=torch.Generator().manual_seed(config.seed))[:16]
+    x, y = to_input(train_split.images[index], 16), train_split.labels[index]
+    nn.functional.cross_entropy(reference(x), y).backward()
+    list(train(config, models={"resnet": model}, data=(train_split, val_split)))
+    expected = reference.fc.weight.detach() - 0.125 * reference.fc.weight.grad
+    torch.testing.assert_close(model.fc.weight.detach(), expected, rtol=1e-5, atol=1e-6)
+
+
+def test_auto_picks_cuda_then_mps_then_cpu(monkeypatch):
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: True)
+    assert pick_device("auto") == torch.device("cuda") and pick_device("cuda") == torch.device("cuda")
+    assert pick_device("mps") == torch.device("mps")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("mps")
+    monkeypatch.setattr(torch.backends.mps, "is_available", lambda: False)
+    assert pick_device("auto") == torch.device("cpu")
+
+
+def test_the_seed_model_trains_as_its_twins_with_and_without_batchnorm():
+    seed = replace(TINY, model="seed")
+    models = build_models(seed, 10)
+    blocks = {name: [b.skip for _, b in residual_blocks(model)] for name, model in models.items()}
+    assert blocks == {"plain": [False, False, False], "resnet": [True, True, True]}  # stage 3 and stage 4's two
+    assert models["resnet"].fc.out_features == 10
+    assert any(isinstance(m, nn.BatchNorm2d) for m in models["resnet"].modules())
+    without = build_models(replace(seed, batch_norm=False), 10)
+    assert not any(isinstance(m, nn.BatchNorm2d) for model in without.values() for m in model.modules())
+    with pytest.raises(UserError) as error:
+        build_models(replace(TINY, model="vgg"), 10)
+    assert str(error.value) == "unknown model 'vgg'; choose cifar or seed"
+
+
+def test_a_run_reads_its_dataset_from_the_configs_folder(tmp_path):
+    with pytest.raises(DatasetUnavailable) as error:
+        list(train(replace(TINY, dataset="mnist", data_dir=str(tmp_path))))
+    assert Path(error.value.folder) == tmp_path / "MNIST" / "raw"  # where the files belong, under the folder

@@ -4,6 +4,7 @@
     python tools/mutation.py --table          # the table of the last run only
     python tools/mutation.py --max-children 1 # fewer parallel workers on a shared machine
     python tools/mutation.py training training_report  # only these modules (resnet_core.<name>)
+    python tools/mutation.py --survivors training      # after new tests: only the mutants left alive
 
 Which modules and which tests: pyproject.toml [tool.mutmut] (``only_mutate``,
 ``pytest_add_cli_args_test_selection``). Survivors judged equivalent (no test could tell them
@@ -87,6 +88,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--table", action="store_true", help="only print the table of the last run")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1)
+    parser.add_argument("--survivors", action="store_true",
+                        help="run only the mutants not killed last time (after writing tests for them)")
     parser.add_argument("modules", nargs="*", help="module names to mutate (default: all of pyproject's)")
     args = parser.parse_args()
     known = [Path(m).stem for m in modules()]
@@ -96,7 +99,12 @@ def main() -> int:
     if not args.table:
         env = {**os.environ, "RESNET_TRACE_OFFLINE": "1"}
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
-        command += [f"resnet_core.{m}.*" for m in args.modules]  # mutmut's own filter (fnmatch on mutant names)
+        if args.survivors:  # mutmut runs a mutant named on its command line again, even if it has a result
+            # after new tests only: an edited function's mutants are renumbered, so run its module again
+            chosen = [m for m in modules() if not args.modules or Path(m).stem in args.modules]
+            command += [name for m in chosen for name, code in results(m).items() if code not in CAUGHT]
+        else:
+            command += [f"resnet_core.{m}.*" for m in args.modules]  # mutmut's filter (fnmatch on mutant names)
         subprocess.run(command, cwd=ROOT, env=env, check=True)
     rows, problems = table(args.modules)
     print(rows)
