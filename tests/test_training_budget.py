@@ -69,11 +69,11 @@ def test_refusals_name_the_callers_labels():
 def test_estimates_made_at_the_same_moment_by_many_sessions_agree():
     from concurrent.futures import ThreadPoolExecutor
 
-    configs = [replace(TINY, depth=110, width=w, image_size=s) for w in (1.0, 2.0) for s in (32, 48, 64)]
+    configs = [replace(TINY, depth=56, width=w, image_size=s) for w in (1.0, 2.0) for s in (32, 64)]
     alone = [estimate(c).memory_mb for c in configs]
     from resnet_core import training_budget
 
     training_budget._count_at.cache_clear()  # count again, this time all at once
-    with ThreadPoolExecutor(6) as pool:
-        together = list(pool.map(lambda c: estimate(c).memory_mb, configs * 3))
-    assert together == alone * 3
+    with ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(lambda c: estimate(c).memory_mb, configs * 2))
+    assert together == alone * 2
