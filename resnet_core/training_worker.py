@@ -81,6 +81,9 @@ def main() -> int:
     from resnet_core.training import TrainConfig, train
 
     torch.set_num_threads(max(1, int(request.get("threads", 1))))  # this process only
+    # The first optimizer built imports about 900 modules (torch._dynamo, sympy: some 180 MB). Build one
+    # before measuring, so the peak reported (and the cap) is the run's own memory, not torch's imports.
+    torch.optim.SGD([torch.nn.Parameter(torch.zeros(1))], lr=0.1)
     max_mb = float(request.get("max_mb") or 0)
     baseline = _status_mb("VmRSS")
     _cap_memory(max_mb)
