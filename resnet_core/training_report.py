@@ -134,12 +134,9 @@ def observation(
             notes.append(f"training loss falls {-change:.0%}, training accuracy {direction} {_points(gained)}")
     if row.val_acc is not None and row.train_acc - row.val_acc > OVERFIT:
         notes.append(f"validation accuracy {_points(row.train_acc - row.val_acc)} below training: memorising")
-    if twin is not None and abs(row.train_acc - twin.train_acc) >= GAP:
-        ahead = row.train_acc > twin.train_acc
-        notes.append(f"{_points(row.train_acc - twin.train_acc)} {'ahead of' if ahead else 'behind'} {names[0]}")
-    if shallower is not None and abs(row.train_acc - shallower.train_acc) >= GAP:
-        above = row.train_acc > shallower.train_acc
-        notes.append(f"{_points(row.train_acc - shallower.train_acc)} {'above' if above else 'below'} {names[1]}")
+    for other, name, words in ((twin, names[0], ("ahead of", "behind")), (shallower, names[1], ("above", "below"))):
+        if other is not None and abs(row.train_acc - other.train_acc) >= GAP:
+            notes.append(f"{_relative(row.train_acc - other.train_acc, *words)} {name}")
     text = "; ".join(notes)  # never empty: every branch above the gaps adds a note
     return text[0].upper() + text[1:]
 

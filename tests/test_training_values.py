@@ -99,6 +99,12 @@ def _data(config: TrainConfig):
             shapes_split(config.val_size, config.image_size, config.seed, "val"))
 
 
+def _first_batch(config: TrainConfig, split) -> tuple[torch.Tensor, torch.Tensor]:
+    """The batch train() takes first from ``split``: the start of the seed's first permutation, resized."""
+    index = torch.randperm(len(split), generator=torch.Generator().manual_seed(config.seed))[: config.batch_size]
+    return to_input(split.images[index], config.image_size), split.labels[index]
+
+
 def test_epoch_records_are_the_means_of_their_steps_and_the_last_epoch_may_be_partial():
     config = replace(TINY, steps=7, warmup_steps=2)  # 4 steps per epoch: epochs of 4 and 3 steps
     started = time.perf_counter()
@@ -138,8 +144,7 @@ def test_the_first_step_reports_the_loss_and_accuracy_of_the_starting_weights_on
     train_split = shapes_split(64, 24, config.seed, "train")  # stored at 24 px: each batch is resized to 16
     models = build_models(config, 10)
     first = {}
-    index = torch.randperm(len(train_split), generator=torch.Generator().manual_seed(config.seed))[:16]
-    x, y = to_input(train_split.images[index], 16), train_split.labels[index]
+    x, y = _first_batch(config, train_split)
     for name, model in models.items():
         with torch.no_grad():
             logits = model.train()(x)  # training mode, as the step sees it (batch statistics)
@@ -469,7 +474,7 @@ def test_stop_ends_the_drawing_of_the_next_epochs_pictures(monkeypatch):
 
 def test_a_step_checks_stop_before_backward_and_before_the_update():
     config = replace(TINY, compare=False)
-    x, y = to_input(_data(config)[0].images[:16], 16), _data(config)[0].labels[:16]
+    x, y = _first_batch(config, _data(config)[0])
     model = build_models(config, 10)["resnet"]
     stop = threading.Event()
     stop.set()
@@ -492,8 +497,7 @@ def test_each_update_uses_the_scheduled_learning_rate():
     train_split, val_split = _data(config)
     model = build_models(config, 10)["resnet"]
     reference = build_models(config, 10)["resnet"]
-    index = torch.randperm(len(train_split), generator=torch.Generator().manual_seed(config.seed))[:16]
-    x, y = to_input(train_split.images[index], 16), train_split.labels[index]
+    x, y = _first_batch(config, train_split)
     nn.functional.cross_entropy(reference(x), y).backward()
     list(train(config, models={"resnet": model}, data=(train_split, val_split)))
     expected = reference.fc.weight.detach() - 0.125 * reference.fc.weight.grad

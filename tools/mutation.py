@@ -51,6 +51,11 @@ def results(module: str) -> dict[str, int | None]:
     return json.loads(meta.read_text())["exit_code_by_key"]
 
 
+def chosen(names: list[str]) -> list[str]:
+    """The files of pyproject's modules named (``training``), or all of them when none is."""
+    return [m for m in modules() if not names or Path(m).stem in names]
+
+
 def table(only: list[str] | None = None) -> tuple[str, list[str]]:
     """The README table, and the survivors not judged equivalent (and stale entries of the equivalent list).
 
@@ -59,10 +64,10 @@ def table(only: list[str] | None = None) -> tuple[str, list[str]]:
     judged = equivalent()
     rows = ["| module | mutants | killed | survived | equivalent | score |", "| --- | --- | --- | --- | --- | --- |"]
     problems, seen = [], set()
-    chosen = [m for m in modules() if not only or Path(m).stem in only]
-    prefixes = tuple(f"resnet_core.{Path(m).stem}." for m in chosen)
+    chosen_files = chosen(only or [])
+    prefixes = tuple(f"resnet_core.{Path(m).stem}." for m in chosen_files)
     judged = {name: why for name, why in judged.items() if name.startswith(prefixes)}
-    for module in chosen:
+    for module in chosen_files:
         codes = results(module)
         counts = Counter()
         for name, code in codes.items():
@@ -101,8 +106,7 @@ def main() -> int:
         command = [sys.executable, "-m", "mutmut", "run", "--max-children", str(args.max_children)]
         if args.survivors:  # mutmut runs a mutant named on its command line again, even if it has a result
             # after new tests only: an edited function's mutants are renumbered, so run its module again
-            chosen = [m for m in modules() if not args.modules or Path(m).stem in args.modules]
-            command += [name for m in chosen for name, code in results(m).items() if code not in CAUGHT]
+            command += [name for m in chosen(args.modules) for name, code in results(m).items() if code not in CAUGHT]
         else:
             command += [f"resnet_core.{m}.*" for m in args.modules]  # mutmut's filter (fnmatch on mutant names)
         subprocess.run(command, cwd=ROOT, env=env, check=True)
