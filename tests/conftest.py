@@ -9,8 +9,9 @@ os.environ.setdefault("RESNET_TRACE_OFFLINE", "1")
 
 import torch
 
-# Under mutmut two workers share the cores: one thread each.
-torch.set_num_threads(1 if "MUTANT_UNDER_TEST" in os.environ else min(2, os.cpu_count() or 1))
+# Under mutmut or pytest-xdist two processes share the cores: one thread each (more would oversubscribe).
+_SHARED = "MUTANT_UNDER_TEST" in os.environ or "PYTEST_XDIST_WORKER" in os.environ
+torch.set_num_threads(1 if _SHARED else min(2, os.cpu_count() or 1))
 
 
 def shared(fixture_name: str, config) -> str:
@@ -20,6 +21,15 @@ def shared(fixture_name: str, config) -> str:
     did, so a mutant would run against that test alone (tools/mutation.py).
     """
     return "function" if "MUTANT_UNDER_TEST" in os.environ else "module"
+
+
+def pytest_xdist_auto_num_workers(config) -> int:
+    """``-n auto`` (pyproject.toml): two test processes at most, one per core.
+
+    More would slow the suite down on the 2-core machines it is written for, and the tests that
+    time a Stop (within 1 s) assume no more than one other process shares the cores.
+    """
+    return max(1, min(2, os.cpu_count() or 1))
 
 
 def pytest_collection_modifyitems(config, items) -> None:

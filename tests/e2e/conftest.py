@@ -53,8 +53,9 @@ def wait_healthy(url: str, timeout: float = 120.0) -> None:
 
 
 @contextlib.contextmanager
-def serve(log_name: str = "streamlit.log"):
+def serve(log_name: str | None = None):
     """A fresh headless ``streamlit run app.py`` on a free loopback port; its log goes to test-artifacts/."""
+    log_name = log_name or f"streamlit-{os.environ.get('PYTEST_XDIST_WORKER', 'main')}.log"  # one per process
     port = _free_port()
     ARTIFACTS.mkdir(exist_ok=True)
     log = (ARTIFACTS / log_name).open("w")
