@@ -161,8 +161,8 @@ def _check_geometry(image: Image.Image, name: str) -> None:
     width, height = image.size
     if width * height > MAX_PIXELS:
         raise ImageError(
-            f"{name} is {width}×{height} pixels ({width * height / 1e6:.0f} megapixels); the limit is "
-            f"{MAX_PIXELS // 1_000_000} megapixels (this guards against decompression bombs)."
+            f"{name} is {width}×{height} = {width * height:,} pixels; the limit is {MAX_PIXELS:,} "
+            f"({MAX_PIXELS // 1_000_000} megapixels, a guard against decompression bombs)."
         )
     if max(width, height) / max(min(width, height), 1) > MAX_ASPECT:
         raise ImageError(

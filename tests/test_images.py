@@ -1,7 +1,10 @@
 """Safe loading: every kind of bad file has its own one-line reason; odd good files become proper RGB."""
 
+import errno
 import io
+import os
 import warnings
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pytest
@@ -207,22 +210,23 @@ def test_forty_megapixels_exactly_is_accepted(width, height):
 
 @pytest.mark.parametrize(
     ("width", "height", "shown"),
-    [(8000, 5001, 40), (5001, 8000, 40), (8300, 5000, 42)],  # 40,008,000 pixels; 41,500,000 rounds (to even) to 42
+    [(8000, 5001, "40,008,000"), (5001, 8000, "40,008,000"), (8300, 5000, "41,500,000")],  # one row over; more
 )
 def test_one_row_over_forty_megapixels_is_refused_by_the_projects_own_check(width, height, shown):
     data = hf.blank_png(width, height)
     assert width * height < Image.MAX_IMAGE_PIXELS and _pillow_accepts(data)  # Pillow alone would decode it
     with pytest.raises(ImageError) as caught:
         read_image(data, "big.png")
+    # the exact count: rounded to megapixels, one row over the limit read "40 megapixels; the limit is 40"
     assert str(caught.value) == (
-        f"big.png is {width}×{height} pixels ({shown} megapixels); the limit is 40 megapixels "
-        "(this guards against decompression bombs)."
+        f"big.png is {width}×{height} = {shown} pixels; the limit is 40,000,000 "
+        "(40 megapixels, a guard against decompression bombs)."
     )
 
 
 def test_geometry_is_checked_before_any_pixel_is_decoded():
     header_only = hf.blank_png(8000, 5001)[:60]  # the size is declared, the pixels are cut off
-    with pytest.raises(ImageError, match="the limit is 40 megapixels"):
+    with pytest.raises(ImageError, match="the limit is 40,000,000"):
         read_image(header_only, "cut.png")
 
 
@@ -272,7 +276,7 @@ def test_file_on_disk_over_the_byte_limit_is_refused_without_reading_it(tmp_path
     path.write_bytes(hf.png_bytes())
     with path.open("ab") as f:
         f.truncate(MAX_BYTES + 1)  # sparse: no 20 MB written
-    monkeypatch.setattr(type(path), "read_bytes", lambda self: pytest.fail("read a file over the limit"))
+    monkeypatch.setattr(type(path), "open", lambda self, *a, **k: pytest.fail("opened a file over the limit"))
     with pytest.raises(ImageError) as caught:
         read_image_file(path)
     assert str(caught.value) == "huge.png is 20.0 MB; the limit is 20 MB."
@@ -297,6 +301,67 @@ def test_unreadable_file_is_explained(tmp_path, monkeypatch):
     with pytest.raises(ImageError) as caught:
         read_image_file(path)
     assert str(caught.value) == f"{path} cannot be read (permission denied)."
+
+
+def test_an_os_error_while_reading_is_explained_with_its_reason(tmp_path, monkeypatch):
+    path = tmp_path / "scratched.png"
+    path.write_bytes(hf.png_bytes())
+
+    def failing(self, *args, **kwargs):
+        raise OSError(errno.EIO, "Input/output error")  # a failing disk or a network share gone away
+
+    monkeypatch.setattr(type(path), "open", failing)
+    with pytest.raises(ImageError) as caught:
+        read_image_file(path)
+    assert str(caught.value) == f"{path} cannot be read ([Errno 5] Input/output error)."
+
+
+def test_a_pipe_is_refused_by_its_type_without_opening_it(tmp_path):
+    path = tmp_path / "picture.png"
+    os.mkfifo(path)  # opening it to read would wait forever for a writer
+    with ThreadPoolExecutor(1) as pool:
+        answer = pool.submit(read_image_file, path)
+        try:
+            with pytest.raises(ImageError) as caught:
+                answer.result(timeout=10)
+        except TimeoutError:
+            os.close(os.open(path, os.O_WRONLY | os.O_NONBLOCK))  # a writer comes and goes: the read ends
+            pytest.fail("read_image_file opened the pipe and waited for a writer")
+    assert str(caught.value) == f"{path} is not a regular file (a device, a pipe or a socket)."
+
+
+@pytest.mark.parametrize(("extra", "refused"), [(0, False), (1, True), (5000, True)])
+def test_a_file_larger_than_its_size_says_is_read_no_further_than_one_byte_past_the_limit(
+    tmp_path, monkeypatch, extra, refused
+):
+    """A file can grow after stat() (or report a size of 0, as /proc does): the read itself stops at the limit."""
+    path = tmp_path / "growing.png"
+    path.write_bytes(hf.png_bytes())
+    with path.open("ab") as f:
+        f.truncate(MAX_BYTES + extra)  # sparse: no 20 MB written
+    real_stat, real_open = type(path).stat, type(path).open
+    read = []
+
+    class Counted(io.BufferedReader):
+        def read(self, size=-1):
+            chunk = super().read(size)
+            read.append(len(chunk))
+            return chunk
+
+    def small_stat(self, *args, **kwargs):
+        fields = list(real_stat(self, *args, **kwargs))
+        fields[6] = 1000  # st_size: what stat() said before the file grew
+        return os.stat_result(fields)
+
+    monkeypatch.setattr(type(path), "stat", small_stat)
+    monkeypatch.setattr(type(path), "open", lambda self, mode="r": Counted(real_open(self, mode, buffering=0)))
+    if refused:
+        with pytest.raises(ImageError) as caught:
+            read_image_file(path)
+        assert str(caught.value) == "growing.png is over 20 MB; the limit is 20 MB."
+    else:
+        assert read_image_file(path).image.size == (64, 48)
+    assert sum(read) == MAX_BYTES + min(extra, 1)  # at the limit all of it; past it, one byte more and no further
 
 
 # --- every mode becomes RGB, with the note a learner sees ---------------------------------------------------
