@@ -39,7 +39,10 @@ st.divider()
 if not after_first_paint("trace_details"):  # the flow first; the stage's charts and the quiz a moment later
     st.caption("Drawing the stage's feature maps…")
     st.stop()
-trace_views.stage_detail(trace, st.session_state["stage"], trace_ui.traces_by_weights(name, weights, picture))
+stage = st.session_state["stage"]
+# the other weights' traces feed only the residual stages' |F(x)| / |x| chart: not traced for the other stages
+by_weights = trace_ui.traces_by_weights(name, weights, picture) if trace.stage(stage).blocks else None
+trace_views.stage_detail(trace, stage, by_weights)
 
 st.divider()
 st.info(f"**Key insight.** {KEY_INSIGHT}", icon=":material/lightbulb:")

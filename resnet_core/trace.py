@@ -147,6 +147,8 @@ def change_words(ratio: float) -> str:
         return "a small correction: the block mostly passes its input on"
     if ratio < 1:
         return "a large correction, though still smaller than the input it is added to"
+    if ratio == 1:  # the page rounds to whole percent first: "100 %" is as large, not larger
+        return "F(x) is as large as x: a correction the size of the input itself"
     return "F(x) outweighs x: the block rewrites its input more than it corrects it"
 
 

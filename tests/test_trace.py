@@ -288,13 +288,13 @@ def test_plain_twin_has_no_shortcut_in_the_trace():
 @pytest.mark.parametrize(
     ("ratio", "words"),
     [(0.0, "a small correction"), (0.499, "a small correction"), (0.5, "a large correction"),
-     (0.999, "a large correction"), (1.0, "outweighs x"), (1.75, "outweighs x")],
+     (0.999, "a large correction"), (1.0, "as large as x"), (1.001, "outweighs x"), (1.75, "outweighs x")],
 )
 def test_the_skip_caption_rule_draws_its_conclusion_from_the_measured_ratio(ratio, words):
     from resnet_core.trace import change_words
 
     assert words in change_words(ratio)
-    assert ("rewrites its input" in change_words(ratio)) is (ratio >= 1)
+    assert ("rewrites its input" in change_words(ratio)) is (ratio > 1)
 
 
 def test_change_ratio_is_the_l2_norm_of_fx_over_the_norm_of_x():
