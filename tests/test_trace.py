@@ -1,6 +1,7 @@
 """The tracer against torch itself: shapes, the skip addition, the logits, and no shared state."""
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 import torch
@@ -285,16 +286,21 @@ def test_plain_twin_has_no_shortcut_in_the_trace():
     assert all(m.inplace for m in model.modules() if isinstance(m, nn.ReLU))  # the model itself is untouched
 
 
+SMALL = "a small correction: the block mostly passes its input on"
+LARGE = "a large correction, though still smaller than the input it is added to"
+AS_LARGE = "F(x) is as large as x: a correction the size of the input itself"
+OUTWEIGHS = "F(x) outweighs x: the block rewrites its input more than it corrects it"
+
+
 @pytest.mark.parametrize(
     ("ratio", "words"),
-    [(0.0, "a small correction"), (0.499, "a small correction"), (0.5, "a large correction"),
-     (0.999, "a large correction"), (1.0, "as large as x"), (1.001, "outweighs x"), (1.75, "outweighs x")],
+    [(0.0, SMALL), (0.499, SMALL), (0.5, LARGE), (0.999, LARGE), (1.0, AS_LARGE), (1.001, OUTWEIGHS),
+     (1.75, OUTWEIGHS)],
 )
 def test_the_skip_caption_rule_draws_its_conclusion_from_the_measured_ratio(ratio, words):
     from resnet_core.trace import change_words
 
-    assert words in change_words(ratio)
-    assert ("rewrites its input" in change_words(ratio)) is (ratio > 1)
+    assert change_words(ratio) == words
 
 
 def test_change_ratio_is_the_l2_norm_of_fx_over_the_norm_of_x():
@@ -305,3 +311,32 @@ def test_change_ratio_is_the_l2_norm_of_fx_over_the_norm_of_x():
     trace = Tracer(model, [str(i) for i in range(1000)])(picture)
     block = trace.stages[2].blocks[0]
     assert change_ratio(block) == pytest.approx((block.fx.norm() / block.x.norm()).item(), rel=1e-6)
+
+
+def test_change_ratio_of_small_and_zero_inputs():
+    """|x| below 1 is divided by as it is; only an all-zero x is held off zero (no division by 0)."""
+    from resnet_core.trace import change_ratio
+
+    block = _traced("seed")[2].stages[2].blocks[0]
+    x = torch.zeros_like(block.x)
+    x.view(-1)[0] = 0.25
+    fx = torch.zeros_like(block.fx)
+    fx.view(-1)[0] = 0.5
+    assert change_ratio(replace(block, x=x, fx=fx)) == pytest.approx(2.0)
+    assert change_ratio(replace(block, x=torch.zeros_like(x), fx=fx)) == pytest.approx(0.5 / 1e-12)
+
+
+def test_stage_three_explains_its_own_first_block_in_words():
+    from resnet_core.stages import BRANCHES, SHORTCUTS
+    from resnet_core.trace import explain
+
+    trace = _traced("seed")[2]
+    stem, stage = trace.stage("stem"), trace.stage("residual_block")
+    assert explain(stem) == stem.stage.explain  # no blocks: the paragraph as written
+    first = stage.blocks[0]
+    second = replace(first, kind="Bottleneck", shortcut="projection")
+    text = explain(replace(stage, blocks=(first, second)))  # the first block's words, not the second's
+    assert text == stage.stage.explain.format(branch=BRANCHES["BasicBlock"], shortcut=SHORTCUTS["identity"])
+    assert "{" not in text and BRANCHES["BasicBlock"] in text and SHORTCUTS["identity"] in text
+    odd = explain(replace(stage, blocks=(replace(first, kind="MysteryBlock", shortcut="mystery"),)))
+    assert "computes a correction F(x) with MysteryBlock, then mystery:" in odd  # unknown names shown as they are
